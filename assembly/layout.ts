@@ -1,0 +1,76 @@
+// The one place the per-function slot layout is defined. TypeScript reads these values from the
+// module's exported globals (src/core/layout.ts), so the two sides cannot drift apart.
+//
+// Linear memory:
+//   page 0            AssemblyScript static data (tiny; checked at start)
+//   SCRATCH (64 KiB)  bulk in/out buffer for one-call loops (scans, snapshots, restores)
+//   SLOTS ...         one SLOT_SIZE slot per PCI function, slot i at SLOTS + i * SLOT_SIZE
+//
+// A slot (128 KiB):
+//   0x00000 CFG        4 KiB  live hardware config registers (PCIe extended space)
+//   0x01000 WMASK      4 KiB  per-byte hardware writable bits
+//   0x02000 W1C        4 KiB  per-byte hardware RW1C bits
+//   0x03000 INIT       4 KiB  power-on image of CFG; reset copies it back
+//   0x04000 EVMAP      4 KiB  per-byte event class: a write touching the byte reports these bits
+//   0x05000 VCONFIG    4 KiB  vfio: virtual config space (vfio_pci_core_device.vconfig)
+//   0x06000 VIRT       4 KiB  vfio: perm bits, virtualized mask (read from VCONFIG, not hardware)
+//   0x07000 UWRITE     4 KiB  vfio: perm bits, user-writable mask
+//   0x08000 META       4 KiB  hw metadata (0x000-0x7ff), vfio metadata (0x800-0xfff)
+//   0x09000 PBA        4 KiB  MSI-X pending bits (2048 vectors use 256 bytes)
+//   0x0A000 VARIANT   24 KiB  variant-driver state (virtio legacy I/O decode ...)
+//   0x10000 MSIX      32 KiB  MSI-X table, 2048 entries x 16 bytes
+//   0x18000 SPARE     32 KiB  unused, keeps slots page aligned
+export const SCRATCH: i32 = 0x10000;
+export const SCRATCH_SIZE: i32 = 0x10000;
+export const SLOTS: i32 = 0x20000;
+export const SLOT_SHIFT: i32 = 17;
+export const SLOT_SIZE: i32 = 1 << SLOT_SHIFT;
+
+export const CFG: i32 = 0x00000;
+export const WMASK: i32 = 0x01000;
+export const W1C: i32 = 0x02000;
+export const INIT: i32 = 0x03000;
+export const EVMAP: i32 = 0x04000;
+export const VCONFIG: i32 = 0x05000;
+export const VIRT: i32 = 0x06000;
+export const UWRITE: i32 = 0x07000;
+export const META: i32 = 0x08000;
+export const PBA: i32 = 0x09000;
+export const VARIANT: i32 = 0x0a000;
+export const MSIX: i32 = 0x10000;
+export const CFG_SIZE: i32 = 0x1000;
+
+// META fields (byte offsets inside META).
+export const M_MSI_CAP: i32 = 0x00; // u16: offset of the MSI capability, 0 = none
+export const M_MSIX_CAP: i32 = 0x02; // u16: offset of the MSI-X capability, 0 = none
+export const M_PM_CAP: i32 = 0x04; // u16
+export const M_PCIE_CAP: i32 = 0x06; // u16
+export const M_MSIX_VECTORS: i32 = 0x08; // u32: MSI-X table size in entries
+// 7 BAR records (BAR0-5, then the expansion ROM), BAR_REC bytes each:
+//   +0 kind u32 (BAR_* below), +8 size f64 (bytes; 0 for the upper half of a mem64 BAR)
+export const M_BARS: i32 = 0x40;
+export const BAR_REC: i32 = 16;
+export const ROM_INDEX: i32 = 6;
+export const M_HW_END: i32 = 0x800;
+
+export const BAR_NONE: i32 = 0;
+export const BAR_MEM32: i32 = 1;
+export const BAR_MEM64: i32 = 2;
+export const BAR_IO: i32 = 3;
+export const BAR_ROM: i32 = 4;
+export const BAR_MEM64_HI: i32 = 5;
+
+// Event classes a config write reports (OR of the EVMAP bytes it touched).
+export const EV_COMMAND: i32 = 1;
+export const EV_BAR: i32 = 2;
+export const EV_MSI: i32 = 4;
+export const EV_MSIX: i32 = 8;
+export const EV_PM: i32 = 16;
+export const EV_PCIE: i32 = 32;
+export const EV_BRIDGE: i32 = 64;
+export const EV_DEVICE: i32 = 128;
+
+// Answers of msiRaise / msixRaise.
+export const IRQ_DROPPED: i32 = 0;
+export const IRQ_DELIVER: i32 = 1;
+export const IRQ_PENDED: i32 = 2;

@@ -1,0 +1,15 @@
+import type { PciFunction } from './pciFunction.js';
+
+/**
+ * What a device model supplies to its function: the behaviour behind its BARs and ROM, and hooks
+ * for device-specific config registers (bytes marked EV_DEVICE) and for reset. The function serves
+ * the MSI-X table and PBA itself before asking the model.
+ */
+export interface DeviceModel {
+  barRead(fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4): number;
+  barWrite(fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4, value: number): void;
+  romRead?(fn: PciFunction, offset: number, size: 1 | 2 | 4): number;
+  configWritten?(fn: PciFunction, offset: number, size: 1 | 2 | 4, value: number): void;
+  /** The function was reset (FLR, D3hot->D0, bus reset): drop internal state to power-on. */
+  reset?(fn: PciFunction): void;
+}

@@ -1,0 +1,357 @@
+import { L, mem, slotReaper } from '../core/wasm.js';
+import { AddressMap } from './addressMap.js';
+import { parseBdf } from './bdf.js';
+import { Bridge } from './bridge.js';
+import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT, CONFIG_DATA_PORT, decodeCf8, decodeEcam } from './configMechanism.js';
+import type { DeviceModel } from './deviceModel.js';
+import { GenericEndpoint } from './devices/genericEndpoint.js';
+import type { EndpointLayout } from './endpointConfig.js';
+import { buildEndpointConfig } from './endpointConfig.js';
+import { GuestMemory } from './guestMemory.js';
+import type { InterruptSink } from './interrupts.js';
+import { nullSink } from './interrupts.js';
+import { buildOptionRom } from './optionRom.js';
+import { PciBus } from './pciBus.js';
+import { PciFunction } from './pciFunction.js';
+import { PCI_HEADER_TYPE, PCI_HEADER_TYPE_MFD, PCI_SUBORDINATE_BUS } from './pciRegs.js';
+import type { BridgeSpec, EndpointSpec } from './spec.js';
+import { checkInt } from './spec.js';
+import type { ConfigBuilder } from './configBuilder.js';
+
+const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
+
+/** Throws the RangeError the API promises for accesses hardware mechanisms cannot produce. */
+export function checkConfigAccess(offset: number, size: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new RangeError(`config offset ${offset} is outside 0..4095`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
+  if ((offset & (size - 1)) !== 0) throw new RangeError(`config access of ${size} bytes at offset ${offset} is misaligned`);
+  if (offset + size > 4096) throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
+}
+
+export interface HardwareOptions {
+  memoryBytes?: number;
+  /** base of the ECAM window in the memory address space (256 MiB, buses 0-255) */
+  ecamBase?: number;
+}
+
+/**
+ * The physical PCI topology of the emulated host: buses, bridges and functions, config access by
+ * address, by mechanism #1 and by ECAM, and routing of port I/O and MMIO to BARs.
+ */
+export class Hardware {
+  readonly root = new PciBus(0, null);
+  readonly memory: GuestMemory;
+  readonly ecamBase: number;
+  readonly ecamSize = 256 << 20;
+  interrupts: InterruptSink = nullSink;
+  private readonly byBdf = new Map<string, PciFunction>();
+  private readonly buses = new Map<number, PciBus>([[0, this.root]]);
+  private lastBdf = '';
+  private lastFn: PciFunction | undefined;
+  private configAddress = 0;
+  private readonly memMap = new AddressMap();
+  private readonly ioMap = new AddressMap();
+  private mapsDirty = true;
+  private busRoutes: Map<number, PciBus | null> | null = null;
+
+  constructor(options: HardwareOptions = {}) {
+    this.memory = new GuestMemory(options.memoryBytes ?? 64 << 20);
+    this.ecamBase = options.ecamBase ?? 0xb0000000;
+  }
+
+  // ---- building the topology ----------------------------------------------------------------
+
+  private place(bdf: string): { bus: PciBus; device: number; fn: number } {
+    const a = parseBdf(bdf);
+    if (a.domain !== 0) throw new Error(`${bdf}: only PCI domain 0000 is emulated`);
+    const bus = this.buses.get(a.bus);
+    if (!bus) throw new Error(`${bdf}: bus ${a.bus.toString(16).padStart(2, '0')} does not exist (add a bridge with that secondaryBus first)`);
+    if (this.byBdf.has(bdf.toLowerCase())) throw new Error(`${bdf}: a function with this address already exists`);
+    return { bus, device: a.device, fn: a.fn };
+  }
+
+  private attach(f: PciFunction): void {
+    f.bus.functions.set(f.devfn, f);
+    this.byBdf.set(f.bdf, f);
+    slotReaper.register(f, f.slot, f);
+    this.updateMultifunction(f.bus, f.device);
+    this.lastBdf = '';
+    this.busRoutes = null;
+    this.mapsDirty = true;
+  }
+
+  /** Header Type bit 7 on function 0 says whether the device has other functions. */
+  private updateMultifunction(bus: PciBus, device: number): void {
+    const f0 = bus.functions.get(device << 3);
+    if (!f0) return;
+    let multi = false;
+    for (let fn = 1; fn < 8; fn++) if (bus.functions.has((device << 3) | fn)) multi = true;
+    const ht = (f0.configRead(PCI_HEADER_TYPE, 1) & 0x7f) | (multi ? PCI_HEADER_TYPE_MFD : 0);
+    f0.setRegister(PCI_HEADER_TYPE, 1, ht);
+    mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
+  }
+
+  /** A function with a caller-described config space and plain memory behind its BARs. */
+  addEndpoint(bdf: string, spec: EndpointSpec): PciFunction {
+    return this.addFunction(bdf, spec, new GenericEndpoint());
+  }
+
+  /**
+   * A type 0 function driven by `model`. `extra` lets a device model add its own capabilities
+   * (virtio structures, SR-IOV) before the power-on image is taken.
+   */
+  addFunction(
+    bdf: string,
+    spec: EndpointSpec,
+    model: DeviceModel,
+    extra?: (b: ConfigBuilder, layout: EndpointLayout) => void,
+    init?: (f: PciFunction, layout: EndpointLayout) => void,
+  ): PciFunction {
+    const { bus, device, fn } = this.place(bdf);
+    const slot = mem.allocSlot();
+    let f: PciFunction;
+    try {
+      const layout = buildEndpointConfig(slot, spec, extra);
+      f = new PciFunction(this, bdf.toLowerCase(), bus, device, fn, model, slot);
+      f.vendorId = spec.vendorId;
+      f.deviceId = spec.deviceId;
+      f.msix = layout.msix;
+      if (spec.romSize) f.rom = buildOptionRom(spec.romSize, spec.vendorId, spec.deviceId, spec.classCode);
+      init?.(f, layout);
+    } catch (e) {
+      mem.freeSlot(slot);
+      throw e;
+    }
+    this.attach(f);
+    return f;
+  }
+
+  /** A PCI-to-PCI bridge with a new bus behind it. */
+  addBridge(bdf: string, spec: BridgeSpec): Bridge {
+    const { bus, device, fn } = this.place(bdf);
+    const sec = checkInt(spec?.secondaryBus, 1, 255, 'secondaryBus');
+    if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
+    const slot = mem.allocSlot();
+    let br: Bridge;
+    try {
+      br = new Bridge(this, bdf.toLowerCase(), bus, device, fn, slot, spec);
+    } catch (e) {
+      mem.freeSlot(slot);
+      throw e;
+    }
+    this.attach(br);
+    this.buses.set(sec, br.secondary);
+    // every bridge above must now route the new bus number down
+    for (let b: Bridge | null = bus.bridge; b !== null; b = b.bus.bridge) {
+      if (b.subordinateBus < sec) b.strapBusNumber(PCI_SUBORDINATE_BUS, sec);
+    }
+    this.busRoutes = null;
+    return br;
+  }
+
+  /** Removes a function (VF disable, hot unplug). */
+  removeFunction(bdf: string): void {
+    const f = this.byBdf.get(bdf.toLowerCase());
+    if (!f) return;
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    f.bus.functions.delete(f.devfn);
+    this.byBdf.delete(f.bdf);
+    if (f instanceof Bridge) this.buses.delete(f.secondary.number);
+    slotReaper.unregister(f);
+    f.markRemoved();
+    this.updateMultifunction(f.bus, f.device);
+    this.lastBdf = '';
+    this.busRoutes = null;
+    this.mapsDirty = true;
+  }
+
+  /** Present functions (including enabled VFs), depth first in bus order. */
+  functions(): PciFunction[] {
+    const out: PciFunction[] = [];
+    const walk = (bus: PciBus) => {
+      for (const f of bus.ordered()) {
+        out.push(f);
+        if (f instanceof Bridge) walk(f.secondary);
+      }
+    };
+    walk(this.root);
+    return out;
+  }
+
+  function(bdf: string): PciFunction | undefined {
+    if (bdf === this.lastBdf) return this.lastFn;
+    const f = this.byBdf.get(typeof bdf === 'string' ? bdf.toLowerCase() : bdf);
+    this.lastBdf = bdf;
+    this.lastFn = f;
+    return f;
+  }
+
+  setInterruptSink(sink: InterruptSink): void {
+    this.interrupts = sink;
+  }
+
+  // ---- config access ----------------------------------------------------------------------
+
+  /** Direct config read by address (unsigned result); absent functions read all-ones. */
+  configRead(bdf: string, offset: number, size: 1 | 2 | 4): number {
+    checkConfigAccess(offset, size);
+    const f = this.function(bdf);
+    return f === undefined ? ALL_ONES[size] : f.configRead(offset, size);
+  }
+
+  /** Direct config write by address; absent functions drop it. */
+  configWrite(bdf: string, offset: number, size: 1 | 2 | 4, value: number): void {
+    checkConfigAccess(offset, size);
+    if (!Number.isFinite(value)) throw new RangeError(`config write value ${value} is not a number`);
+    const f = this.function(bdf);
+    if (f !== undefined) f.configWrite(offset, size, value >>> 0);
+  }
+
+  /** The bus a config cycle for bus number `n` reaches, following the bridges' bus registers. */
+  routeBus(n: number): PciBus | null {
+    let routes = this.busRoutes;
+    if (routes === null) routes = this.busRoutes = new Map();
+    let r = routes.get(n);
+    if (r !== undefined) return r;
+    r = n === 0 ? this.root : this.descend(this.root, n);
+    routes.set(n, r);
+    return r;
+  }
+
+  private descend(bus: PciBus, n: number): PciBus | null {
+    for (const f of bus.functions.values()) {
+      if (!(f instanceof Bridge)) continue;
+      const sec = f.secondaryBus;
+      if (sec === 0 || n < sec || n > f.subordinateBus) continue;
+      return n === sec ? f.secondary : this.descend(f.secondary, n);
+    }
+    return null;
+  }
+
+  /** The function a config cycle (bus, device, function) reaches, or undefined (master abort). */
+  cycleTarget(bus: number, device: number, fn: number): PciFunction | undefined {
+    return this.routeBus(bus)?.functions.get((device << 3) | fn);
+  }
+
+  /** A config cycle; `value` undefined means read. Sub-dword cycles only touch their bytes. */
+  configCycle(bus: number, device: number, fn: number, reg: number, size: 1 | 2 | 4, value?: number): number {
+    const f = this.cycleTarget(bus, device, fn);
+    if (f === undefined) return ALL_ONES[size];
+    if ((reg & (size - 1)) !== 0) return this.unalignedCycle(f, reg, size, value);
+    if (value === undefined) return f.configRead(reg, size);
+    f.configWrite(reg, size, value);
+    return 0;
+  }
+
+  /** Config cycles are byte-enabled dwords; an access straddling dword lanes goes byte by byte. */
+  private unalignedCycle(f: PciFunction, reg: number, size: number, value?: number): number {
+    let v = 0;
+    for (let i = 0; i < size && reg + i < 4096; i++) {
+      if (value === undefined) v |= f.configRead(reg + i, 1) << (8 * i);
+      else f.configWrite(reg + i, 1, (value >>> (8 * i)) & 0xff);
+    }
+    return v >>> 0;
+  }
+
+  // ---- port I/O and MMIO ------------------------------------------------------------------
+
+  /** Marks the address maps stale (Command, BAR, window or power-state change). */
+  decodeChanged(): void {
+    this.mapsDirty = true;
+  }
+
+  busNumbersChanged(): void {
+    this.busRoutes = null;
+  }
+
+  private maps(): void {
+    if (!this.mapsDirty) return;
+    this.memMap.rebuild(this.root, false);
+    this.ioMap.rebuild(this.root, true);
+    this.mapsDirty = false;
+  }
+
+  decodedRanges(space: 'mem' | 'io') {
+    this.maps();
+    return (space === 'mem' ? this.memMap : this.ioMap).all();
+  }
+
+  ioRead(port: number, size: 1 | 2 | 4): number {
+    checkAccess(port, size, 2 ** 32);
+    if (port === CONFIG_ADDRESS_PORT && size === 4) return this.configAddress;
+    if (port >= CONFIG_DATA_PORT && port < CONFIG_DATA_PORT + 4 && port + size <= CONFIG_DATA_PORT + 4) {
+      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
+      if (t !== null) return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
+    }
+    this.maps();
+    const r = this.ioMap.lookup(port, size);
+    if (r === null) return ALL_ONES[size];
+    return this.barAccess(r.fn, r.bar, r.barOffset + (port - r.base), size);
+  }
+
+  ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
+    checkAccess(port, size, 2 ** 32);
+    value >>>= 0;
+    if (port === CONFIG_ADDRESS_PORT && size === 4) {
+      this.configAddress = (value & CONFIG_ADDRESS_MASK) >>> 0;
+      return;
+    }
+    if (port >= CONFIG_DATA_PORT && port < CONFIG_DATA_PORT + 4 && port + size <= CONFIG_DATA_PORT + 4) {
+      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
+      if (t !== null) {
+        this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
+        return;
+      }
+    }
+    this.maps();
+    const r = this.ioMap.lookup(port, size);
+    if (r !== null) this.barAccess(r.fn, r.bar, r.barOffset + (port - r.base), size, value);
+  }
+
+  mmioRead(addr: number, size: 1 | 2 | 4): number {
+    checkAccess(addr, size, 2 ** 64);
+    const e = addr - this.ecamBase;
+    if (e >= 0 && e < this.ecamSize) {
+      const t = decodeEcam(e);
+      return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
+    }
+    this.maps();
+    const r = this.memMap.lookup(addr, size);
+    if (r === null) return ALL_ONES[size];
+    return this.barAccess(r.fn, r.bar, r.barOffset + (addr - r.base), size);
+  }
+
+  mmioWrite(addr: number, size: 1 | 2 | 4, value: number): void {
+    checkAccess(addr, size, 2 ** 64);
+    value >>>= 0;
+    const e = addr - this.ecamBase;
+    if (e >= 0 && e < this.ecamSize) {
+      const t = decodeEcam(e);
+      this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
+      return;
+    }
+    this.maps();
+    const r = this.memMap.lookup(addr, size);
+    if (r !== null) this.barAccess(r.fn, r.bar, r.barOffset + (addr - r.base), size, value);
+  }
+
+  /** Hands an access to the BAR; a misaligned one goes byte by byte, as a bus would split it. */
+  private barAccess(f: PciFunction, bar: number, offset: number, size: 1 | 2 | 4, value?: number): number {
+    if ((offset & (size - 1)) === 0) {
+      if (value === undefined) return f.barRead(bar, offset, size);
+      f.barWrite(bar, offset, size, value);
+      return 0;
+    }
+    let v = 0;
+    for (let i = 0; i < size; i++) {
+      if (value === undefined) v |= f.barRead(bar, offset + i, 1) << (8 * i);
+      else f.barWrite(bar, offset + i, 1, (value >>> (8 * i)) & 0xff);
+    }
+    return v >>> 0;
+  }
+}
+
+function checkAccess(addr: number, size: number, limit: number): void {
+  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`access size ${size} is not 1, 2 or 4`);
+  if (!Number.isInteger(addr) || addr < 0 || addr + size > limit) throw new RangeError(`address ${addr} is out of range`);
+}

@@ -1,0 +1,21 @@
+import type { PciFunction } from './pciFunction.js';
+import type { Bridge } from './bridge.js';
+
+/**
+ * A physical bus segment: the functions on it by devfn, and the bridge above it (null for the root
+ * bus). `number` is the bus number the topology was built with; config cycles route by the bus
+ * numbers currently programmed into the bridges.
+ */
+export class PciBus {
+  readonly functions = new Map<number, PciFunction>();
+
+  constructor(
+    readonly number: number,
+    readonly bridge: Bridge | null,
+  ) {}
+
+  /** Functions in devfn order (the order a scan meets them). */
+  ordered(): PciFunction[] {
+    return [...this.functions.values()].sort((a, b) => a.devfn - b.devfn);
+  }
+}

@@ -1,0 +1,311 @@
+import { L, mem, raw } from '../core/wasm.js';
+import type { DeviceModel } from './deviceModel.js';
+import type { Hardware } from './hardware.js';
+import {
+  PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_INTERRUPT_PIN,
+  PCI_MSI_FLAGS, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, PCI_MSI_FLAGS_ENABLE, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET,
+  PCI_PM_CTRL_STATE_MASK, PCI_PM_PMC, PCI_ROM_ADDRESS, PCI_STATUS, PCI_STATUS_INTERRUPT,
+} from './pciRegs.js';
+import type { PciBus } from './pciBus.js';
+
+export type ResetKind = 'flr' | 'pm' | 'bus' | 'power';
+
+/** Where the MSI-X table and PBA sit (from the capability; fixed for the function's life). */
+export interface MsixPlacement {
+  tableBar: number;
+  tableOffset: number;
+  tableBytes: number;
+  pbaBar: number;
+  pbaOffset: number;
+  pbaBytes: number;
+}
+
+/** Value of the byte at config offset `target` inside a write of `size` bytes at `off`, or -1. */
+export function writtenByte(off: number, size: number, value: number, target: number): number {
+  const i = target - off;
+  return i >= 0 && i < size ? (value >>> (8 * i)) & 0xff : -1;
+}
+
+/**
+ * One PCI function: its slot in the wasm core (config registers and masks), its place on a bus, and
+ * the side effects of config writes (decode changes, MSI/MSI-X replay, power states, FLR).
+ */
+export class PciFunction {
+  readonly slot: number;
+  readonly base: number;
+  vendorId: number;
+  deviceId: number;
+  isVirtfn = false;
+  readonly isBridge: boolean = false;
+  /** D-state from PMCSR (0 = D0, 3 = D3hot). */
+  powerState = 0;
+  /** The device drives its INTx pin (before INTx Disable gating). */
+  intxLevel = false;
+  private intxLine = false;
+  msix: MsixPlacement | null = null;
+  /** Expansion ROM contents, when the function has one. */
+  rom: Uint8Array | null = null;
+  readonly romReg: number = PCI_ROM_ADDRESS;
+  private removed = false;
+
+  constructor(
+    readonly hw: Hardware,
+    readonly bdf: string,
+    readonly bus: PciBus,
+    readonly device: number,
+    readonly fn: number,
+    public model: DeviceModel,
+    slot: number,
+  ) {
+    this.slot = slot;
+    this.base = mem.base(slot);
+    this.vendorId = 0;
+    this.deviceId = 0;
+  }
+
+  get devfn(): number {
+    return (this.device << 3) | this.fn;
+  }
+
+  get alive(): boolean {
+    return !this.removed;
+  }
+
+  // ---- config space, hardware semantics ------------------------------------------------------
+
+  /** Hardware config read; the caller has validated offset and size. */
+  configRead(off: number, size: 1 | 2 | 4): number {
+    const a = this.base + off;
+    if (size === 4) return mem.u32[a >> 2];
+    if (size === 2) return mem.u16[a >> 1];
+    return mem.u8[a];
+  }
+
+  /** Hardware config write; the caller has validated offset and size. */
+  configWrite(off: number, size: 1 | 2 | 4, value: number): void {
+    const ev = raw.cfgWrite(this.slot, off, size, value);
+    if (ev !== 0) this.configSideEffects(ev, off, size, value);
+  }
+
+  /** Device-internal register update that bypasses the write masks (status bits, pending bits). */
+  setRegister(off: number, size: 1 | 2 | 4, value: number): void {
+    const a = this.base + off;
+    if (size === 4) mem.u32[a >> 2] = value;
+    else if (size === 2) mem.u16[a >> 1] = value;
+    else mem.u8[a] = value;
+  }
+
+  /** The function records an error condition in Status (e.g. Received Master Abort after a failed DMA). */
+  signalStatus(bits: number): void {
+    this.setRegister(PCI_STATUS, 2, this.configRead(PCI_STATUS, 2) | (bits & 0xf900));
+  }
+
+  capOffset(metaField: number): number {
+    return mem.u16[(this.base + L.META + metaField) >> 1];
+  }
+
+  protected configSideEffects(ev: number, off: number, size: 1 | 2 | 4, value: number): void {
+    if (ev & (L.EV_COMMAND | L.EV_BAR)) this.hw.decodeChanged();
+    if (ev & (L.EV_COMMAND | L.EV_MSI | L.EV_MSIX)) this.updateIntxLine();
+    if (ev & L.EV_MSI) this.msiWritten();
+    if (ev & L.EV_MSIX) this.replayMsix();
+    if (ev & L.EV_PM) this.pmWritten();
+    if (ev & L.EV_PCIE) this.pcieWritten(off, size, value);
+    if (ev & L.EV_DEVICE) this.model.configWritten?.(this, off, size, value);
+  }
+
+  private pmWritten(): void {
+    const cap = this.capOffset(L.M_PM_CAP);
+    const pmcsr = this.configRead(cap + PCI_PM_CTRL, 2);
+    let next = pmcsr & PCI_PM_CTRL_STATE_MASK;
+    const pmc = this.configRead(cap + PCI_PM_PMC, 2);
+    const supported = next === 0 || next === 3 || (next === 1 && (pmc & 0x0200) !== 0) || (next === 2 && (pmc & 0x0400) !== 0);
+    if (!supported) {
+      // PCI PM 1.2: a write of an unsupported state completes but changes nothing
+      next = this.powerState;
+      this.setRegister(cap + PCI_PM_CTRL, 2, (pmcsr & ~PCI_PM_CTRL_STATE_MASK) | next);
+    }
+    const prev = this.powerState;
+    this.powerState = next;
+    if (prev === 3 && next === 0 && (pmcsr & PCI_PM_CTRL_NO_SOFT_RESET) === 0) {
+      this.reset('pm');
+      return;
+    }
+    if (prev !== next) this.hw.decodeChanged();
+  }
+
+  private pcieWritten(off: number, size: number, value: number): void {
+    const cap = this.capOffset(L.M_PCIE_CAP);
+    const hi = writtenByte(off, size, value, cap + PCI_EXP_DEVCTL + 1);
+    if (hi >= 0 && (hi & 0x80) !== 0 && (this.configRead(cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR) !== 0) {
+      this.reset('flr');
+    }
+  }
+
+  get hasFlr(): boolean {
+    const cap = this.capOffset(L.M_PCIE_CAP);
+    return cap !== 0 && (this.configRead(cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR) !== 0;
+  }
+
+  /** Back to the power-on state: config registers, MSI-X table and PBA, the model's own state. */
+  reset(_kind: ResetKind): void {
+    raw.slotReset(this.slot);
+    this.powerState = 0;
+    this.intxLevel = false;
+    this.updateIntxLine();
+    this.model.reset?.(this);
+    this.hw.decodeChanged();
+  }
+
+  // ---- BARs ------------------------------------------------------------------------------------
+
+  barKind(bar: number): number {
+    return raw.barKind(this.slot, bar);
+  }
+  barSize(bar: number): number {
+    return raw.barSize(this.slot, bar);
+  }
+  barBase(bar: number): number {
+    return raw.barBase(this.slot, bar, this.romReg);
+  }
+  barDecodes(bar: number): boolean {
+    return raw.barDecodes(this.slot, bar, this.romReg) !== 0;
+  }
+
+  /** A memory or I/O access that routing sent to BAR `bar` at `offset` (the ROM is index 6). */
+  barRead(bar: number, offset: number, size: 1 | 2 | 4): number {
+    const m = this.msix;
+    if (m !== null) {
+      if (bar === m.tableBar && offset >= m.tableOffset && offset < m.tableOffset + m.tableBytes) {
+        return raw.msixTableRead(this.slot, offset - m.tableOffset, size) >>> 0;
+      }
+      if (bar === m.pbaBar && offset >= m.pbaOffset && offset < m.pbaOffset + m.pbaBytes) {
+        return raw.msixPbaRead(this.slot, offset - m.pbaOffset, size) >>> 0;
+      }
+    }
+    if (bar === L.ROM_INDEX) return this.romRead(offset, size);
+    return this.model.barRead(this, bar, offset, size) >>> 0;
+  }
+
+  barWrite(bar: number, offset: number, size: 1 | 2 | 4, value: number): void {
+    const m = this.msix;
+    if (m !== null) {
+      if (bar === m.tableBar && offset >= m.tableOffset && offset < m.tableOffset + m.tableBytes) {
+        if (raw.msixTableWrite(this.slot, offset - m.tableOffset, size, value) !== 0) this.replayMsix();
+        return;
+      }
+      if (bar === m.pbaBar && offset >= m.pbaOffset && offset < m.pbaOffset + m.pbaBytes) return; // PBA is read-only
+    }
+    if (bar === L.ROM_INDEX) return; // ROM
+    this.model.barWrite(this, bar, offset, size, value);
+  }
+
+  private romRead(offset: number, size: number): number {
+    if (this.model.romRead) return this.model.romRead(this, offset, size as 1 | 2 | 4) >>> 0;
+    const r = this.rom;
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8) | (r !== null && offset + i < r.length ? r[offset + i] : 0);
+    return v >>> 0;
+  }
+
+  // ---- interrupts --------------------------------------------------------------------------
+
+  get msiEnabled(): boolean {
+    const cap = this.capOffset(L.M_MSI_CAP);
+    return cap !== 0 && (this.configRead(cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
+  }
+
+  get msixEnabled(): boolean {
+    const cap = this.capOffset(L.M_MSIX_CAP);
+    return cap !== 0 && (this.configRead(cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE) !== 0;
+  }
+
+  get interruptPin(): number {
+    return this.configRead(PCI_INTERRUPT_PIN, 1);
+  }
+
+  /**
+   * The device signals interrupt `vector` the way it is set up: MSI-X if enabled, else MSI, else
+   * INTx (asserted; the model deasserts with setIntx(false) when the cause is acknowledged).
+   */
+  signal(vector: number): void {
+    if (this.powerState !== 0) return;
+    if (this.msixEnabled) this.raiseMsix(vector);
+    else if (this.msiEnabled) this.raiseMsi(vector);
+    else this.setIntx(true);
+  }
+
+  raiseMsi(vector: number): void {
+    if (raw.msiRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsi(vector);
+  }
+
+  raiseMsix(vector: number): void {
+    if (raw.msixRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsix(vector);
+  }
+
+  private sendMsi(vector: number): void {
+    this.hw.interrupts.msi(raw.msiAddrLo(this.slot) >>> 0, raw.msiAddrHi(this.slot) >>> 0, raw.msiData(this.slot, vector) >>> 0, this);
+  }
+
+  private sendMsix(vector: number): void {
+    const e = (this.base + L.MSIX + vector * 16) >> 2;
+    const u32 = mem.u32;
+    this.hw.interrupts.msi(u32[e], u32[e + 1], u32[e + 2], this);
+  }
+
+  private msiWritten(): void {
+    const cap = this.capOffset(L.M_MSI_CAP);
+    const ctl = this.configRead(cap + PCI_MSI_FLAGS, 2);
+    const mmc = (ctl >> 1) & 7;
+    // Multiple Message Enable may not exceed Multiple Message Capable: clamp it
+    if (((ctl >> 4) & 7) > mmc) this.setRegister(cap + PCI_MSI_FLAGS, 2, (ctl & ~0x70) | (mmc << 4));
+    for (let v = raw.msiNextPending(this.slot); v >= 0; v = raw.msiNextPending(this.slot)) this.sendMsi(v);
+  }
+
+  /** Sends every pending MSI-X vector that is no longer masked. */
+  replayMsix(): void {
+    for (let v = raw.msixNextPending(this.slot); v >= 0; v = raw.msixNextPending(this.slot)) this.sendMsix(v);
+  }
+
+  /** Drives the INTx pin; Status.Interrupt follows the device, the line also honours INTx Disable. */
+  setIntx(level: boolean): void {
+    if (this.interruptPin === 0) return;
+    this.intxLevel = level;
+    const st = this.configRead(PCI_STATUS, 2);
+    this.setRegister(PCI_STATUS, 2, level ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT);
+    this.updateIntxLine();
+  }
+
+  private updateIntxLine(): void {
+    const line = this.intxLevel && (this.configRead(PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE) === 0 && !this.msiEnabled && !this.msixEnabled;
+    if (line !== this.intxLine) {
+      this.intxLine = line;
+      this.hw.interrupts.intx(this, line);
+    }
+  }
+
+  get intxAsserted(): boolean {
+    return this.intxLine;
+  }
+
+  /** The INTx pin as seen at the root bus after the bridge swizzles: [root device number, pin 1-4]. */
+  intxRoute(): [number, number] {
+    let pin = this.interruptPin;
+    let device = this.device;
+    let bus = this.bus;
+    while (bus.bridge !== null && pin !== 0) {
+      pin = ((pin - 1 + device) % 4) + 1;
+      device = bus.bridge.device;
+      bus = bus.bridge.bus;
+    }
+    return [device, pin];
+  }
+
+  /** Detaches the function (VF disable, hot removal): its slot is freed and nothing reaches it again. */
+  markRemoved(): void {
+    if (this.removed) return;
+    if (this.intxLine) this.hw.interrupts.intx(this, false);
+    this.removed = true;
+    mem.freeSlot(this.slot);
+  }
+}

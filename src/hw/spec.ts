@@ -1,0 +1,60 @@
+// The shapes a caller uses to describe hardware (API.md). Validation lives with each builder.
+
+export interface BarSpec {
+  kind: 'mem32' | 'mem64' | 'io';
+  size: number;
+  prefetchable?: boolean;
+}
+
+export type CapabilitySpec =
+  | { id: 'pm'; noSoftReset?: boolean }
+  | { id: 'msi'; vectors: 1 | 2 | 4 | 8 | 16 | 32; is64?: boolean; perVectorMask?: boolean }
+  | { id: 'msix'; vectors: number; tableBar: number; tableOffset: number; pbaBar: number; pbaOffset: number }
+  | { id: 'pcie'; flr?: boolean }
+  | { id: 'vendor'; length: number; data?: Uint8Array };
+
+export type ExtCapabilitySpec = { id: 'aer' } | { id: 'dsn'; serial: bigint };
+
+export interface EndpointSpec {
+  vendorId: number;
+  deviceId: number;
+  /** 24-bit: base class, subclass, programming interface */
+  classCode: number;
+  revision?: number;
+  subsystemVendorId?: number;
+  subsystemId?: number;
+  interruptPin?: 0 | 1 | 2 | 3 | 4;
+  /** index 0..5; a mem64 BAR also uses the next index (leave it null) */
+  bars?: (BarSpec | null)[];
+  /** bytes, a power of two of at least 2 KiB */
+  romSize?: number;
+  /** chain order = array order, starting at 0x40 */
+  capabilities?: CapabilitySpec[];
+  /** chain starts at 0x100; needs a 'pcie' capability (extended config space) */
+  extendedCapabilities?: ExtCapabilitySpec[];
+}
+
+export interface BridgeSpec {
+  /** the bus number behind the bridge; the bridge's bus registers power on strapped to it */
+  secondaryBus: number;
+  vendorId?: number;
+  deviceId?: number;
+  revision?: number;
+  /** PCIe port type of the bridge's PCI Express capability (default: root port) */
+  portType?: 'root' | 'downstream' | 'pci';
+}
+
+export function hex(n: number, width = 0): string {
+  return '0x' + n.toString(16).padStart(width, '0');
+}
+
+export function checkInt(value: unknown, min: number, max: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${field} must be an integer in ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+}
