@@ -1,0 +1,50 @@
+import type { InterruptSink } from '../hw/interrupts.js';
+import type { PciFunction } from '../hw/pciFunction.js';
+
+/** The x86 MSI address window: writes to 0xFEExxxxx are interrupt messages. */
+export const MSI_ADDRESS_BASE = 0xfee00000;
+
+export type MsiHandler = () => void;
+export type IntxHandler = (asserted: boolean) => void;
+
+/**
+ * The host's interrupt controller as far as PCI devices see it: it hands out message address/data
+ * pairs for MSI/MSI-X vectors (like the kernel's MSI domain writing a device's table) and turns the
+ * messages and INTx levels the hardware raises into handler calls. It is the hw layer's
+ * InterruptSink while a host owns the hardware.
+ */
+export class IrqDomain implements InterruptSink {
+  private readonly msiHandlers = new Map<number, MsiHandler>();
+  private readonly intxHandlers = new Map<PciFunction, IntxHandler>();
+  private nextVector = 0x30;
+  private readonly freeVectors: number[] = [];
+  /** messages that hit no handler (spurious), for diagnostics */
+  spurious = 0;
+
+  /** Reserves a host vector; its message is (MSI_ADDRESS_BASE, 0, vector). */
+  allocVector(handler: MsiHandler): number {
+    const v = this.freeVectors.pop() ?? this.nextVector++;
+    this.msiHandlers.set(v, handler);
+    return v;
+  }
+
+  freeVector(v: number): void {
+    if (this.msiHandlers.delete(v)) this.freeVectors.push(v);
+  }
+
+  setIntxHandler(fn: PciFunction, handler: IntxHandler | null): void {
+    if (handler) this.intxHandlers.set(fn, handler);
+    else this.intxHandlers.delete(fn);
+  }
+
+  msi(addressLo: number, addressHi: number, data: number): void {
+    const h = addressHi === 0 && (addressLo & 0xfff00000) === MSI_ADDRESS_BASE ? this.msiHandlers.get(data) : undefined;
+    if (h) h();
+    else this.spurious++;
+  }
+
+  intx(source: PciFunction, asserted: boolean): void {
+    const h = this.intxHandlers.get(source);
+    if (h) h(asserted);
+  }
+}

@@ -1,0 +1,66 @@
+import type { PciFunction } from '../hw/pciFunction.js';
+
+/** PCI_ANY_ID: an id-table field that matches anything. */
+export const PCI_ANY_ID = 0xffffffff;
+
+/**
+ * One entry of a driver's id table (struct pci_device_id). `overrideOnly` is
+ * PCI_ID_F_VFIO_DRIVER_OVERRIDE: the entry never binds by itself, only through driver_override, and
+ * it is published as a `vfio_pci:` alias instead of a `pci:` one.
+ */
+export interface PciDeviceId {
+  vendor: number;
+  device: number;
+  subvendor: number;
+  subdevice: number;
+  /** class/classMask compare the 24-bit class code under the mask */
+  class: number;
+  classMask: number;
+  overrideOnly?: boolean;
+}
+
+export function pciDeviceId(fields: Partial<PciDeviceId> & { vendor?: number; device?: number }): PciDeviceId {
+  return {
+    vendor: fields.vendor ?? PCI_ANY_ID,
+    device: fields.device ?? PCI_ANY_ID,
+    subvendor: fields.subvendor ?? PCI_ANY_ID,
+    subdevice: fields.subdevice ?? PCI_ANY_ID,
+    class: fields.class ?? 0,
+    classMask: fields.classMask ?? 0,
+    overrideOnly: fields.overrideOnly ?? false,
+  };
+}
+
+/** The identity of a device as the PCI core sees it (IDs of VFs come from the PF, not hardware). */
+export interface PciDevIdentity {
+  vendor: number;
+  device: number;
+  subvendor: number;
+  subdevice: number;
+  class: number;
+}
+
+/** A PCI device as the host kernel holds it (struct pci_dev): the hardware function plus driver state. */
+export interface PciDev {
+  readonly bdf: string;
+  readonly fn: PciFunction;
+  readonly id: PciDevIdentity;
+  readonly isVirtfn: boolean;
+  /** the PF of a VF */
+  readonly physfn: PciDev | null;
+  driver: PciDriver | null;
+  driverOverride: string | null;
+  /** what the bound driver keeps for this device (drvdata) */
+  driverData: unknown;
+}
+
+/** struct pci_driver: a name, an id table, probe and remove; sriov_configure when it manages a PF. */
+export interface PciDriver {
+  readonly name: string;
+  readonly idTable: readonly PciDeviceId[];
+  /** throws (a VfioError/Error with errno) to refuse the device */
+  probe(dev: PciDev, id: PciDeviceId | null): void;
+  remove(dev: PciDev): void;
+  /** returns the number of VFs enabled, or throws */
+  sriovConfigure?(dev: PciDev, numVfs: number): number;
+}
