@@ -21,7 +21,8 @@ export function buildPcie(b: ConfigBuilder, flr: boolean, portType = PCI_EXP_TYP
   b.reg(off + PCI_EXP_DEVCTL, 2, 0x2810, 0x79ff, 0, L.EV_PCIE);
   b.reg(off + PCI_EXP_DEVSTA, 2, 0, 0, 0x000f);
   b.reg(off + PCI_EXP_LNKCAP, 4, 0x00000011);
-  b.reg(off + PCI_EXP_LNKCTL, 2, 0, 0x00c8);
+  // ASPM Control (1:0) is RW even without ASPM support (PCIe r4.0 7.5.3.7); RCB, Common Clock, Extended Synch
+  b.reg(off + PCI_EXP_LNKCTL, 2, 0, 0x00cb);
   b.reg(off + PCI_EXP_LNKSTA, 2, 0x1011);
   b.reg(off + PCI_EXP_LNKCAP2, 4, 0x00000002);
   b.reg(off + PCI_EXP_LNKCTL2, 2, 0x0001, 0x003f);
