@@ -5,3 +5,4 @@ export * from "./config";
 export * from "./bar";
 export * from "./msi";
 export * from "./msix";
+export * from "./vfioConfig";

@@ -19,7 +19,8 @@
 //   0x09000 PBA        4 KiB  MSI-X pending bits (2048 vectors use 256 bytes)
 //   0x0A000 VARIANT   24 KiB  variant-driver state (virtio legacy I/O decode ...)
 //   0x10000 MSIX      32 KiB  MSI-X table, 2048 entries x 16 bytes
-//   0x18000 SPARE     32 KiB  unused, keeps slots page aligned
+//   0x18000 VEVMAP     4 KiB  vfio: per-byte event class of vfio's special config writes (VEV_* below)
+//   0x19000 SPARE     28 KiB  unused, keeps slots page aligned
 export const SCRATCH: i32 = 0x10000;
 export const SCRATCH_SIZE: i32 = 0x10000;
 export const SLOTS: i32 = 0x20000;
@@ -38,6 +39,9 @@ export const META: i32 = 0x08000;
 export const PBA: i32 = 0x09000;
 export const VARIANT: i32 = 0x0a000;
 export const MSIX: i32 = 0x10000;
+// vfio's config writes with side effects beyond the per-byte perm rule (vfio_pci_config.c writefns):
+// a user write touching a byte reports that byte's VEV_* bits, shifted left by 8, from vfioCfgWrite.
+export const VEVMAP: i32 = 0x18000;
 export const CFG_SIZE: i32 = 0x1000;
 
 // META fields (byte offsets inside META).
@@ -52,6 +56,8 @@ export const M_BARS: i32 = 0x40;
 export const BAR_REC: i32 = 16;
 export const ROM_INDEX: i32 = 6;
 export const M_HW_END: i32 = 0x800;
+// vfio META fields (0x800-0xfff).
+export const M_VFIO_HWVAL: i32 = 0x800; // u32: the value vfioCfgWrite last wrote to hardware (merged)
 
 export const BAR_NONE: i32 = 0;
 export const BAR_MEM32: i32 = 1;
@@ -69,6 +75,15 @@ export const EV_PM: i32 = 16;
 export const EV_PCIE: i32 = 32;
 export const EV_BRIDGE: i32 = 64;
 export const EV_DEVICE: i32 = 128;
+
+// vfio event classes (VEVMAP bytes); the handlers live in src/host/vfio/pciCore/config.
+export const VEV_COMMAND: i32 = 1; // Command low byte: BAR restore check, MEM/IO remembered in vconfig
+export const VEV_INTX: i32 = 2; // Command bytes: virtualized INTx Disable -> INTx mask/unmask
+export const VEV_BAR: i32 = 4; // BAR0-5 and ROM: BAR sizing on vconfig
+export const VEV_PM: i32 = 8; // PMCSR low byte: power state change
+export const VEV_MSI: i32 = 16; // MSI Message Control: enable/queue size fixup, written to hardware
+export const VEV_PCIE: i32 = 32; // PCIe Device Control high byte: Initiate FLR, Max Read Request Size
+export const VEV_AF: i32 = 64; // Advanced Features Control: Initiate FLR
 
 // Answers of msiRaise / msixRaise.
 export const IRQ_DROPPED: i32 = 0;

@@ -84,7 +84,16 @@ export class PciFunction {
   /** Hardware config write; the caller has validated offset and size. */
   configWrite(off: number, size: 1 | 2 | 4, value: number): void {
     const ev = raw.cfgWrite(this.slot, off, size, value);
-    if (ev !== 0) this.configSideEffects(ev, off, size, value);
+    if (ev !== 0) this.applyConfigEvents(ev, off, size, value);
+  }
+
+  /**
+   * Runs the side effects of a config write that already reached the registers through the core
+   * (raw.cfgWrite or raw.vfioCfgWrite): `ev` is the OR of the EV_* classes it reported, `value` the
+   * value the hardware saw. Both write paths end here, so hardware behaves the same whoever wrote.
+   */
+  applyConfigEvents(ev: number, off: number, size: 1 | 2 | 4, value: number): void {
+    this.configSideEffects(ev, off, size, value);
   }
 
   /** Device-internal register update that bypasses the write masks (status bits, pending bits). */
