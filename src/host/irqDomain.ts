@@ -32,6 +32,23 @@ export class IrqDomain implements InterruptSink {
     if (this.msiHandlers.delete(v)) this.freeVectors.push(v);
   }
 
+  /**
+   * Reserves `n` (a power of two) consecutive vectors with the base aligned to `n`, for multi-message
+   * MSI: the device folds the vector number into the low bits of the data. The handler gets the
+   * vector index within the block.
+   */
+  allocBlock(n: number, handler: (index: number) => void): number {
+    this.nextVector = Math.ceil(this.nextVector / n) * n;
+    const base = this.nextVector;
+    this.nextVector += n;
+    for (let i = 0; i < n; i++) this.msiHandlers.set(base + i, () => handler(i));
+    return base;
+  }
+
+  freeBlock(base: number, n: number): void {
+    for (let i = 0; i < n; i++) this.msiHandlers.delete(base + i);
+  }
+
   setIntxHandler(fn: PciFunction, handler: IntxHandler | null): void {
     if (handler) this.intxHandlers.set(fn, handler);
     else this.intxHandlers.delete(fn);

@@ -1,0 +1,111 @@
+import { VFIO } from './uapi/constants.js';
+import { VfioError } from './vfioError.js';
+import type { VfioDevice } from './vfioDevice.js';
+import type { HostFile } from '../fileTable.js';
+import type { IommufdCtx } from './iommufd.js';
+import { vfioDeviceClose, vfioDeviceFeature, vfioDeviceOpen } from './vfioMain.js';
+
+/** A vfio device file as a VMM holds it (API.md). */
+export interface VfioDeviceFile {
+  ioctl(request: number, arg: Uint8Array): number;
+  read(offset: bigint, length: number): Uint8Array;
+  write(offset: bigint, data: Uint8Array): number;
+  close(): void;
+}
+
+/**
+ * Anything other than a VfioError coming out of a driver is a bug in the emulator, not in the
+ * caller's request; it is still reported through errno (EIO) so nothing else escapes the uapi.
+ */
+function asVfioError(e: unknown, what: string): VfioError {
+  if (e instanceof VfioError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new VfioError('EIO', `${what}: internal error: ${msg}`);
+}
+
+/**
+ * The open file of a vfio device (vfio_device_fops). Region offsets are
+ * `BigInt(index) << 40n | offset`; a number (index * 2**40 + offset) is accepted too, which saves the
+ * BigInt arithmetic on hot paths.
+ */
+export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
+  private closed = false;
+  fd = -1;
+
+  constructor(
+    readonly vdev: VfioDevice,
+    readonly owner: IommufdCtx,
+  ) {
+    vfioDeviceOpen(vdev, owner);
+  }
+
+  private live(what: string): void {
+    if (this.closed) throw new VfioError('EBADF', `${what} on a closed vfio device file`);
+  }
+
+  ioctl(request: number, arg: Uint8Array): number {
+    this.live('ioctl');
+    try {
+      if (!(arg instanceof Uint8Array)) throw new VfioError('EFAULT', 'ioctl arg must be a Uint8Array');
+      if (request === VFIO.DEVICE_FEATURE) return vfioDeviceFeature(this.vdev, arg);
+      const op = this.vdev.ops.ioctl;
+      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no ioctl op`);
+      return op(this.vdev, request >>> 0, arg);
+    } catch (e) {
+      throw asVfioError(e, `ioctl 0x${Number(request).toString(16)}`);
+    }
+  }
+
+  read(offset: bigint, length: number): Uint8Array {
+    this.live('read');
+    try {
+      const op = this.vdev.ops.read;
+      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no read op`);
+      checkOffset(offset);
+      if (!Number.isInteger(length) || length < 0) throw new VfioError('EINVAL', `read length ${length} is not a byte count`);
+      return op(this.vdev, offset, length);
+    } catch (e) {
+      throw asVfioError(e, 'read');
+    }
+  }
+
+  write(offset: bigint, data: Uint8Array): number {
+    this.live('write');
+    try {
+      const op = this.vdev.ops.write;
+      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no write op`);
+      checkOffset(offset);
+      if (!(data instanceof Uint8Array)) throw new VfioError('EFAULT', 'write data must be a Uint8Array');
+      return op(this.vdev, offset, data);
+    } catch (e) {
+      throw asVfioError(e, 'write');
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose?.(this);
+    vfioDeviceClose(this.vdev);
+  }
+
+  /** set by the opener to drop the file from the file table */
+  onClose?: (f: VfioDeviceFileImpl) => void;
+}
+
+function checkOffset(offset: bigint | number): void {
+  if (typeof offset === 'bigint') {
+    if (offset < 0n || offset >= 1n << 64n) throw new VfioError('EINVAL', `offset ${offset} is out of range`);
+  } else if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new VfioError('EINVAL', `offset ${String(offset)} is not a file offset`);
+  }
+}
+
+/** Region index and offset inside it from a device file offset (VFIO_PCI_OFFSET_TO_INDEX). */
+export function splitOffset(offset: bigint | number): [number, number] {
+  if (typeof offset === 'number') {
+    const index = Math.floor(offset / 2 ** 40);
+    return [index, offset - index * 2 ** 40];
+  }
+  return [Number(offset >> 40n), Number(offset & 0xffffffffffn)];
+}

@@ -1,0 +1,28 @@
+/**
+ * The owner of opened device files: an iommufd context in the kernel's cdev model. Files opened with
+ * the same context belong to one user; hot reset may only reach devices that user owns (or that
+ * nobody has open). Each device bound to a context gets a device ID in it.
+ */
+export class IommufdCtx {
+  private nextId = 1;
+  readonly devIds = new Map<unknown, number>();
+
+  constructor(readonly name = 'iommufd') {}
+
+  bind(dev: unknown): number {
+    let id = this.devIds.get(dev);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.devIds.set(dev, id);
+    }
+    return id;
+  }
+
+  unbind(dev: unknown): void {
+    this.devIds.delete(dev);
+  }
+
+  devId(dev: unknown): number | undefined {
+    return this.devIds.get(dev);
+  }
+}

@@ -1,0 +1,50 @@
+import type { FileTable } from '../fileTable.js';
+import type { IrqDomain } from '../irqDomain.js';
+import type { PciDev } from '../pciDriver.js';
+import type { Hardware } from '../../hw/hardware.js';
+import type { PciFunction } from '../../hw/pciFunction.js';
+import type { VfioDeviceOps } from './vfioDeviceOps.js';
+import type { DeviceSetRegistry, VfioDeviceSet } from './deviceSet.js';
+import type { IommufdCtx } from './iommufd.js';
+import { MigState } from './migrationFsm.js';
+import type { DataStreamFile } from './dataStream.js';
+
+/** What the vfio subsystem shares across devices of one host. */
+export interface VfioSubsystem {
+  readonly hw: Hardware;
+  readonly files: FileTable;
+  readonly irqs: IrqDomain;
+  readonly deviceSets: DeviceSetRegistry;
+  /** the registered vfio device of a PCI device, if its driver registered one */
+  vfioDeviceOf(dev: PciDev): VfioDevice | undefined;
+  /** the host's PCI device for a hardware function */
+  pciDevOf(fn: PciFunction): PciDev | undefined;
+}
+
+/**
+ * struct vfio_device: one device registered with vfio by its driver, with the ops table that driver
+ * chose. The open count drives open_device/close_device; migration state is the core's, the driver
+ * only performs single arcs.
+ */
+export class VfioDevice {
+  openCount = 0;
+  devSet!: VfioDeviceSet;
+  /** owner context of the open files (one user at a time) */
+  owner: IommufdCtx | null = null;
+  /** how many times the driver asked for the device back while it was open */
+  requestCount = 0;
+  registered = false;
+  migState: MigState = MigState.RUNNING;
+  /** the migration data file of the current state, if it has one */
+  migFile: DataStreamFile | null = null;
+
+  constructor(
+    readonly vfio: VfioSubsystem,
+    readonly pdev: PciDev,
+    readonly ops: VfioDeviceOps<any>,
+  ) {}
+
+  get bdf(): string {
+    return this.pdev.bdf;
+  }
+}

@@ -1,0 +1,59 @@
+import type { VfioDevice } from './vfioDevice.js';
+import type { MigState } from './migrationFsm.js';
+import type { DataStreamFile } from './dataStream.js';
+
+/** One mappable area of a region (what mmap of the device fd at that region would map). */
+export interface MmapArea {
+  offset: number;
+  size: number;
+}
+
+/**
+ * The migration ops (struct vfio_migration_ops). set-state is only ever asked for a single arc;
+ * the core walks multi-arc transitions (vfio_mig_get_next_state). A state whose arc opens a stream
+ * returns that stream's file.
+ */
+export interface VfioMigrationOps<D extends VfioDevice = VfioDevice> {
+  /** VFIO_MIGRATION_* flags the device supports (always includes STOP_COPY) */
+  flags: number;
+  setState(vdev: D, next: MigState): DataStreamFile | null;
+  getState(vdev: D): MigState;
+  /** bytes the STOP_COPY stream would carry now (MIG_DATA_SIZE) */
+  getDataSize(vdev: D): bigint;
+}
+
+/** DMA logging ops (struct vfio_log_ops): device-side dirty tracking of the pages it writes. */
+export interface VfioLogOps<D extends VfioDevice = VfioDevice> {
+  start(vdev: D, ranges: { iova: bigint; length: bigint }[], pageSize: bigint): void;
+  stop(vdev: D): void;
+  /** returns the dirty bitmap for [iova, iova+length) at pageSize and clears what it reports */
+  readAndClear(vdev: D, iova: bigint, length: bigint, pageSize: bigint): Uint8Array;
+}
+
+/**
+ * struct vfio_device_ops. vfio-pci-core exports a default for each entry; a variant driver builds its
+ * table from those defaults and overrides what it needs, calling the default for everything else.
+ * Each op throws a VfioError for the errno Linux returns.
+ */
+export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
+  readonly name: string;
+  init?(vdev: D): void;
+  release?(vdev: D): void;
+  /** first open of the device (of its file) */
+  openDevice?(vdev: D): void;
+  /** last close */
+  closeDevice?(vdev: D): void;
+  read?(vdev: D, offset: bigint, length: number): Uint8Array;
+  write?(vdev: D, offset: bigint, data: Uint8Array): number;
+  ioctl?(vdev: D, request: number, arg: Uint8Array): number;
+  /** what of region `index` can be mapped (empty: nothing) */
+  mmap?(vdev: D, index: number): MmapArea[];
+  /** the driver wants the device back (unbind while open); count = how many times asked */
+  request?(vdev: D, count: number): void;
+  /** does the open request `token` (e.g. a vf_token) name this device? returns 0, or throws */
+  match?(vdev: D, token: string | null): void;
+  /** DEVICE_FEATURE for features the vfio core does not handle itself */
+  deviceFeature?(vdev: D, flags: number, data: Uint8Array): number;
+  migrationOps?: VfioMigrationOps<D>;
+  logOps?: VfioLogOps<D>;
+}
