@@ -1,0 +1,33 @@
+// struct vfio_irq_info, the VFIO_DEVICE_GET_IRQ_INFO argument.
+
+import { defineStruct } from './structLayout.js';
+
+export interface IrqInfo {
+  argsz: number;
+  /** VFIO.IRQ_INFO_*. */
+  flags: number;
+  /** Irq index (VFIO.PCI_*_IRQ_INDEX), set by the caller. */
+  index: number;
+  /** Number of vectors in this index (0: not implemented). */
+  count: number;
+}
+
+/** sizeof(struct vfio_irq_info). */
+export const IRQ_INFO_SIZEOF = 16;
+/** offsetofend(struct vfio_irq_info, count): the whole struct. */
+export const IRQ_INFO_MINSZ = 16;
+
+export const irqInfoLayout = defineStruct<IrqInfo>(
+  'vfio_irq_info',
+  IRQ_INFO_SIZEOF,
+  {
+    argsz: { offset: 0, kind: 'u32' },
+    flags: { offset: 4, kind: 'u32' },
+    index: { offset: 8, kind: 'u32' },
+    count: { offset: 12, kind: 'u32' },
+  },
+  IRQ_INFO_MINSZ,
+);
+
+export const decodeIrqInfo = irqInfoLayout.decode;
+export const encodeIrqInfo = irqInfoLayout.encode;

@@ -1,0 +1,40 @@
+// struct vfio_region_info, the VFIO_DEVICE_GET_REGION_INFO argument. Its capability chain
+// (sparse mmap, type, MSI-X mappable) is in infoCap.ts.
+
+import { defineStruct } from './structLayout.js';
+
+export interface RegionInfo {
+  argsz: number;
+  /** VFIO.REGION_INFO_FLAG_*. */
+  flags: number;
+  /** Region index (VFIO.PCI_*_REGION_INDEX), set by the caller. */
+  index: number;
+  /** Offset of the first capability from the start of the struct; valid with REGION_INFO_FLAG_CAPS. */
+  capOffset: number;
+  /** Region size in bytes (0: region not implemented). */
+  size: bigint;
+  /** Where the region starts in the device fd's offset space. */
+  offset: bigint;
+}
+
+/** sizeof(struct vfio_region_info). */
+export const REGION_INFO_SIZEOF = 32;
+/** offsetofend(struct vfio_region_info, offset): the whole struct. */
+export const REGION_INFO_MINSZ = 32;
+
+export const regionInfoLayout = defineStruct<RegionInfo>(
+  'vfio_region_info',
+  REGION_INFO_SIZEOF,
+  {
+    argsz: { offset: 0, kind: 'u32' },
+    flags: { offset: 4, kind: 'u32' },
+    index: { offset: 8, kind: 'u32' },
+    capOffset: { offset: 12, kind: 'u32' },
+    size: { offset: 16, kind: 'u64' },
+    offset: { offset: 24, kind: 'u64' },
+  },
+  REGION_INFO_MINSZ,
+);
+
+export const decodeRegionInfo = regionInfoLayout.decode;
+export const encodeRegionInfo = regionInfoLayout.encode;
