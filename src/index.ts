@@ -15,3 +15,12 @@ export { parseBdf, formatBdf } from './hw/bdf.js';
 export { cf8Address, ecamOffset } from './hw/configMechanism.js';
 export * as pciRegs from './hw/pciRegs.js';
 export { Host } from './host/host.js';
+export { VFIO } from './host/vfio/uapi/constants.js';
+export type { VfioConstants } from './host/vfio/uapi/constants.js';
+export * as uapi from './host/vfio/uapi/index.js';
+export { VfioError, isVfioError } from './host/vfio/vfioError.js';
+export { ERRNO, errnoName } from './host/vfio/errno.js';
+export type { ErrnoName } from './host/vfio/errno.js';
+export {
+  MigState, MIG_FLAG, migrationNextState, migrationArcs, isSupportedArc, migStateName,
+} from './host/vfio/migrationFsm.js';
