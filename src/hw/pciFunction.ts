@@ -5,6 +5,7 @@ import {
   PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_INTERRUPT_PIN,
   PCI_MSI_FLAGS, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, PCI_MSI_FLAGS_ENABLE, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET,
   PCI_PM_CTRL_STATE_MASK, PCI_PM_PMC, PCI_ROM_ADDRESS, PCI_STATUS, PCI_STATUS_INTERRUPT,
+  PCI_ERR_ROOT_COMMAND, PCI_ERR_UNCOR_STATUS, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_EXT_CAP_ID_ERR,
 } from './pciRegs.js';
 import type { PciBus } from './pciBus.js';
 
@@ -157,13 +158,39 @@ export class PciFunction {
   }
 
   /** Back to the power-on state: config registers, MSI-X table and PBA, the model's own state. */
-  reset(_kind: ResetKind): void {
+  reset(kind: ResetKind): void {
+    const keep = kind === 'power' ? [] : this.preservedAcrossReset(kind);
+    const kept = keep.map(([off, mask]) => this.configRead(off, 2) & mask);
     raw.slotReset(this.slot);
+    keep.forEach(([off, mask], i) => this.setRegister(off, 2, (this.configRead(off, 2) & ~mask) | kept[i]));
     this.powerState = 0;
     this.intxLevel = false;
     this.updateIntxLine();
     this.model.reset?.(this);
     this.hw.decodeChanged();
+  }
+
+  /**
+   * Config bits a reset leaves alone, as [word offset, mask] (PCIe r4.0 7.4, 6.6.2): sticky bits (RWS,
+   * RW1CS, ROS: the AER registers, Link Control 2) are not touched by hot reset, FLR or the D3hot->D0
+   * soft reset; FLR also keeps Max_Payload_Size and the Link Control settings (ASPM Control, RCB,
+   * Common Clock Configuration, Extended Synch, Clock PM, HW Autonomous Width Disable).
+   */
+  private preservedAcrossReset(kind: ResetKind): [number, number][] {
+    const out: [number, number][] = [];
+    const exp = this.capOffset(L.M_PCIE_CAP);
+    if (exp !== 0) {
+      out.push([exp + PCI_EXP_LNKCTL2, 0xffff]);
+      if (kind === 'flr') out.push([exp + PCI_EXP_DEVCTL, 0x00e0], [exp + PCI_EXP_LNKCTL, 0x03cb]);
+      for (let off = 0x100, n = 0; off >= 0x100 && n < 960; n++) {
+        const header = this.configRead(off, 4);
+        if ((header & 0xffff) === PCI_EXT_CAP_ID_ERR) {
+          for (let r = PCI_ERR_UNCOR_STATUS; r < PCI_ERR_ROOT_COMMAND; r += 2) out.push([off + r, 0xffff]);
+        }
+        off = header >>> 20;
+      }
+    }
+    return out;
   }
 
   // ---- BARs ------------------------------------------------------------------------------------
