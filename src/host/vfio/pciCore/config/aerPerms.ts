@@ -1,0 +1,38 @@
+import {
+  PCI_ERR_CAP, PCI_ERR_CAP_ECRC_CHKE, PCI_ERR_CAP_ECRC_GENE, PCI_ERR_COR_ADV_NFAT, PCI_ERR_COR_BAD_DLLP, PCI_ERR_COR_BAD_TLP,
+  PCI_ERR_COR_INTERNAL, PCI_ERR_COR_LOG_OVER, PCI_ERR_COR_MASK, PCI_ERR_COR_RCVR, PCI_ERR_COR_REP_ROLL, PCI_ERR_COR_REP_TIMER,
+  PCI_ERR_COR_STATUS, PCI_ERR_ROOT_COMMAND, PCI_ERR_UNC_ACSV, PCI_ERR_UNC_ATOMEG, PCI_ERR_UNC_COMP_ABORT, PCI_ERR_UNC_COMP_TIME,
+  PCI_ERR_UNC_DLP, PCI_ERR_UNC_ECRC, PCI_ERR_UNC_FCP, PCI_ERR_UNC_INTN, PCI_ERR_UNC_MALF_TLP, PCI_ERR_UNC_MCBTLP,
+  PCI_ERR_UNC_POISON_TLP, PCI_ERR_UNC_RX_OVER, PCI_ERR_UNC_SURPDN, PCI_ERR_UNC_TLPPRE, PCI_ERR_UNC_UND, PCI_ERR_UNC_UNSUP,
+  PCI_ERR_UNC_UNX_COMP, PCI_ERR_UNCOR_MASK, PCI_ERR_UNCOR_SEVER, PCI_ERR_UNCOR_STATUS,
+} from './capRegs.js';
+import { ALL_VIRT, NO_VIRT, NO_WRITE, PermBits } from './permBits.js';
+
+/** Uncorrectable error bits a user may write in status, mask and severity. */
+export const AER_UNCOR_WRITABLE =
+  PCI_ERR_UNC_UND | PCI_ERR_UNC_DLP | PCI_ERR_UNC_SURPDN | PCI_ERR_UNC_POISON_TLP | PCI_ERR_UNC_FCP | PCI_ERR_UNC_COMP_TIME |
+  PCI_ERR_UNC_COMP_ABORT | PCI_ERR_UNC_UNX_COMP | PCI_ERR_UNC_RX_OVER | PCI_ERR_UNC_MALF_TLP | PCI_ERR_UNC_ECRC | PCI_ERR_UNC_UNSUP |
+  PCI_ERR_UNC_ACSV | PCI_ERR_UNC_INTN | PCI_ERR_UNC_MCBTLP | PCI_ERR_UNC_ATOMEG | PCI_ERR_UNC_TLPPRE;
+
+/** Correctable error bits a user may write in status and mask. */
+export const AER_COR_WRITABLE =
+  PCI_ERR_COR_RCVR | PCI_ERR_COR_BAD_TLP | PCI_ERR_COR_BAD_DLLP | PCI_ERR_COR_REP_ROLL | PCI_ERR_COR_REP_TIMER | PCI_ERR_COR_ADV_NFAT |
+  PCI_ERR_COR_INTERNAL | PCI_ERR_COR_LOG_OVER;
+
+/**
+ * Advanced Error Reporting (init_pci_ext_cap_err_perm). The capability ends, for vfio, before the
+ * Root Port registers (PCI_ERR_ROOT_COMMAND). The header dword is virtual (chain editing); the
+ * status, mask and severity registers pass the listed error bits to hardware; ECRC generation and
+ * check enables too. The header log reads from hardware.
+ */
+export function aerPerms(): PermBits {
+  const p = new PermBits('aer', PCI_ERR_ROOT_COMMAND);
+  p.setd(0, ALL_VIRT, NO_WRITE);
+  p.setd(PCI_ERR_UNCOR_STATUS, NO_VIRT, AER_UNCOR_WRITABLE);
+  p.setd(PCI_ERR_UNCOR_MASK, NO_VIRT, AER_UNCOR_WRITABLE);
+  p.setd(PCI_ERR_UNCOR_SEVER, NO_VIRT, AER_UNCOR_WRITABLE);
+  p.setd(PCI_ERR_COR_STATUS, NO_VIRT, AER_COR_WRITABLE);
+  p.setd(PCI_ERR_COR_MASK, NO_VIRT, AER_COR_WRITABLE);
+  p.setd(PCI_ERR_CAP, NO_VIRT, PCI_ERR_CAP_ECRC_GENE | PCI_ERR_CAP_ECRC_CHKE);
+  return p;
+}
