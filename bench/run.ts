@@ -1,0 +1,129 @@
+// `npm run bench` (= tsx bench/run.ts [suite ...]): runs the benchmark suites in sequence and prints
+// a summary table.
+//
+// How to read the output:
+// - Every case runs a batch of accesses per benny op (1024 for the per-access cases, one whole scan for
+//   the scan cases), so benny's own per-op overhead is spread over the batch. "ns/access" is benny's
+//   mean time per op divided by the accesses in it. For MSI-X, one "access" is one whole
+//   mask + raise + unmask cycle (or one raise, or one table read).
+// - Each suite first measures the floor: a plain Uint32Array load plus mask merge, the least a config
+//   access can cost in JS. "x floor" is a case's ns/access over the floor's from the same suite run,
+//   so it stays comparable across machines and runs; the absolute ns are this machine's.
+// - "per op" is the time of one benny op: a batch, or for the scans one whole 256-function scan (µs).
+// - "±" is benny's relative margin of error; numbers within a few percent of each other are a tie.
+// - The goals at the end are the project's targets (config read within 3x of the floor, a
+//   256-function scan under 1 ms). They are reported, not enforced: timing is noisy on shared machines.
+// - Raw benny output per suite: bench/results/<suite>.json; all of the table: bench/results/summary.json.
+//   Set BENCH_MAX_TIME (seconds per case, default 2) for steadier numbers.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import * as configAccess from './configAccess.js';
+import type { CaseReport, SuiteReport } from './harness.js';
+import { fmtNs, RESULTS_DIR } from './harness.js';
+import * as msix from './msix.js';
+import * as scan from './scan.js';
+
+const SUITES: { name: string; run: () => Promise<SuiteReport> }[] = [
+  { name: configAccess.SUITE, run: configAccess.run },
+  { name: scan.SUITE, run: scan.run },
+  { name: msix.SUITE, run: msix.run },
+];
+
+interface Goal {
+  goal: string;
+  measured: string;
+  pass: boolean;
+}
+
+function perOp(c: CaseReport): string {
+  if (c.op === 'scan') return `${(c.nsPerOp / 1000).toFixed(1)} µs/scan`;
+  return `${(c.nsPerOp / 1000).toFixed(2)} µs/${c.accessesPerOp}`;
+}
+
+function table(reports: SuiteReport[]): string {
+  const rows: string[][] = [['suite', 'case', 'ns/access', 'x floor', 'per op', 'accesses/op', '±%']];
+  for (const s of reports) {
+    for (const c of s.cases) {
+      rows.push([s.suite, c.name, fmtNs(c.nsPerAccess), c.ratioToFloor.toFixed(2), perOp(c), String(c.accessesPerOp), c.rmePercent.toFixed(1)]);
+    }
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const right = [false, false, true, true, true, true, true];
+  const line = (r: string[]) => r.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ');
+  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(rows[0]), sep, ...rows.slice(1).map(line)].join('\n');
+}
+
+function goals(reports: SuiteReport[]): Goal[] {
+  const find = (suite: string, name: string) => reports.find((s) => s.suite === suite)?.cases.find((c) => c.name === name);
+  const out: Goal[] = [];
+  const read = find(configAccess.SUITE, configAccess.CONFIG_READ_CASE);
+  if (read) {
+    out.push({
+      goal: `config read (${configAccess.CONFIG_READ_CASE}) within 3x of the floor`,
+      measured: `${read.ratioToFloor.toFixed(2)}x (${fmtNs(read.nsPerAccess)} ns/access)`,
+      pass: read.ratioToFloor <= 3,
+    });
+  }
+  const sc = find(scan.SUITE, scan.SCAN_CASE);
+  if (sc) {
+    out.push({
+      goal: `${scan.FUNCTIONS}-function scan (${scan.SCAN_CASE}) under 1 ms`,
+      measured: `${(sc.nsPerOp / 1000).toFixed(1)} µs`,
+      pass: sc.nsPerOp < 1e6,
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !SUITES.some((s) => s.name === w));
+  if (unknown.length > 0) throw new Error(`unknown suite(s) ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);
+  const selected = wanted.length > 0 ? SUITES.filter((s) => wanted.includes(s.name)) : SUITES;
+  const started = Date.now();
+  const reports: SuiteReport[] = [];
+  for (const s of selected) reports.push(await s.run());
+
+  const cpu = cpus()[0]?.model ?? 'unknown cpu';
+  console.log(`\n== summary (node ${process.version}, ${cpu}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(table(reports));
+  const g = goals(reports);
+  if (g.length > 0) {
+    console.log('\n== goals');
+    for (const x of g) console.log(`  ${x.pass ? 'PASS' : 'MISS'}  ${x.goal}: ${x.measured}`);
+  }
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, 'summary.json');
+  const summary = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu,
+    suites: reports.map((s) => ({
+      suite: s.suite,
+      floorNsPerAccess: s.floorNsPerAccess,
+      cases: s.cases.map((c) => ({
+        name: c.name,
+        nsPerAccess: c.nsPerAccess,
+        ratioToFloor: c.ratioToFloor,
+        medianNsPerAccess: c.medianNsPerAccess,
+        nsPerOp: c.nsPerOp,
+        usPerScan: c.op === 'scan' ? c.nsPerOp / 1000 : undefined,
+        accessesPerOp: c.accessesPerOp,
+        op: c.op,
+        rmePercent: c.rmePercent,
+        samples: c.samples,
+      })),
+    })),
+    goals: g,
+  };
+  writeFileSync(file, JSON.stringify(summary, null, 2) + '\n');
+  console.log(`\nwrote ${file}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
