@@ -83,7 +83,7 @@ export function buildEndpointConfig(
     let off: number;
     switch (c?.id) {
       case 'pm':
-        off = buildPm(b, !!c.noSoftReset);
+        off = buildPm(b, !!c.noSoftReset, field);
         break;
       case 'msi':
         off = buildMsi(b, c.vectors, !!c.is64, !!c.perVectorMask, field);
@@ -100,7 +100,7 @@ export function buildEndpointConfig(
         };
         break;
       case 'pcie':
-        off = buildPcie(b, !!c.flr);
+        off = buildPcie(b, !!c.flr, undefined, field);
         break;
       case 'vendor':
         off = buildVendor(b, c.length, c.data, field);

@@ -7,8 +7,8 @@ import { PCI_CAP_ID_PM, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, PCI_PM_CTRL_PME_
  * PMCSR's PowerState field is writable; No_Soft_Reset is read-only and decides whether D3hot->D0
  * resets the function.
  */
-export function buildPm(b: ConfigBuilder, noSoftReset: boolean): number {
-  const off = b.addCapability(PCI_CAP_ID_PM, PCI_PM_SIZEOF, 'capabilities[pm]');
+export function buildPm(b: ConfigBuilder, noSoftReset: boolean, field = 'capabilities[pm]'): number {
+  const off = b.addCapability(PCI_CAP_ID_PM, PCI_PM_SIZEOF, field);
   b.reg(off + PCI_PM_PMC, 2, 0x0003);
   b.reg(off + PCI_PM_CTRL, 2, noSoftReset ? PCI_PM_CTRL_NO_SOFT_RESET : 0, PCI_PM_CTRL_STATE_MASK, PCI_PM_CTRL_PME_STATUS, L.EV_PM);
   b.reg(off + 6, 2, 0);
