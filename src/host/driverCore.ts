@@ -271,9 +271,9 @@ export class DriverCore {
    * that driver. EBUSY first if the device has a driver (user space unbinds it; this does not). The
    * driver_override stays set afterwards, as it does for user space, even if the probe fails.
    */
-  bind(dev: HostPciDev, name?: string): string {
+  bind(dev: HostPciDev, name?: string | null): string {
     this.checkPresent(dev);
-    if (name === undefined) {
+    if (name === undefined || name === null) {
       if (dev.driver !== null) throw new VfioError('EBUSY', `${dev.bdf} is already bound to ${dev.driver.name}`);
       const best = this.bestVfioDriver(dev);
       if (best === null) throw new VfioError('ENODEV', `${dev.bdf}: no vfio_pci: alias matches vfio_${modaliasOf(dev.id)}`);
