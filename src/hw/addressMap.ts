@@ -42,12 +42,7 @@ export class AddressMap {
     const visit = (bus: PciBus, windows: Window[]) => {
       for (const f of bus.ordered()) {
         if (f.powerState !== 0) continue; // D1-D3hot: only config space responds
-        for (let bar = 0; bar <= 6; bar++) {
-          if (!f.barDecodes(bar)) continue;
-          const kindIo = f.barKind(bar) === 3;
-          if (kindIo !== io) continue;
-          const base = f.barBase(bar);
-          const size = f.barSize(bar);
+        for (const { bar, base, size } of f.decodedBars(io)) {
           for (const piece of clip([{ base, end: base + size }], windows)) {
             for (const free of subtract(piece, claimed)) claimed.push({ ...free, fn: f, bar, barOffset: free.base - base });
           }

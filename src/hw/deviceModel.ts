@@ -10,6 +10,8 @@ export interface DeviceModel {
   barWrite(fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4, value: number): void;
   romRead?(fn: PciFunction, offset: number, size: 1 | 2 | 4): number;
   configWritten?(fn: PciFunction, offset: number, size: 1 | 2 | 4, value: number): void;
+  /** Answers config reads of the dword at PciFunction.readTrap (registers whose reads have side effects). */
+  configRead?(fn: PciFunction, offset: number, size: 1 | 2 | 4): number;
   /** The function was reset (FLR, D3hot->D0, bus reset): drop internal state to power-on. */
   reset?(fn: PciFunction): void;
 }

@@ -28,6 +28,17 @@ export function checkConfigAccess(offset: number, size: number): void {
   if (offset + size > 4096) throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
 }
 
+/** Builds the PciFunction object for Hardware.addFunction (same arguments as the PciFunction constructor). */
+export type FunctionFactory<F extends PciFunction = PciFunction> = (
+  hw: Hardware,
+  bdf: string,
+  bus: PciBus,
+  device: number,
+  fn: number,
+  model: DeviceModel,
+  slot: number,
+) => F;
+
 export interface HardwareOptions {
   memoryBytes?: number;
   /** base of the ECAM window in the memory address space (256 MiB, buses 0-255) */
@@ -80,12 +91,18 @@ export class Hardware {
     this.mapsDirty = true;
   }
 
-  /** Header Type bit 7 on function 0 says whether the device has other functions. */
+  /**
+   * Header Type bit 7 on function 0 says whether the device has other functions. SR-IOV VFs do not
+   * count and never change it (they are not found by scanning; a VF's Header Type is its own).
+   */
   private updateMultifunction(bus: PciBus, device: number): void {
     const f0 = bus.functions.get(device << 3);
-    if (!f0) return;
+    if (!f0 || f0.isVirtfn) return;
     let multi = false;
-    for (let fn = 1; fn < 8; fn++) if (bus.functions.has((device << 3) | fn)) multi = true;
+    for (let fn = 1; fn < 8; fn++) {
+      const other = bus.functions.get((device << 3) | fn);
+      if (other !== undefined && !other.isVirtfn) multi = true;
+    }
     const ht = (f0.configRead(PCI_HEADER_TYPE, 1) & 0x7f) | (multi ? PCI_HEADER_TYPE_MFD : 0);
     f0.setRegister(PCI_HEADER_TYPE, 1, ht);
     mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
@@ -98,21 +115,24 @@ export class Hardware {
 
   /**
    * A type 0 function driven by `model`. `extra` lets a device model add its own capabilities
-   * (virtio structures, SR-IOV) before the power-on image is taken.
+   * (virtio structures, SR-IOV) before the power-on image is taken; `create` builds a PciFunction
+   * subclass (an SR-IOV VF, a device with its own API) instead of a plain PciFunction.
    */
-  addFunction(
+  addFunction<F extends PciFunction = PciFunction>(
     bdf: string,
     spec: EndpointSpec,
     model: DeviceModel,
     extra?: (b: ConfigBuilder, layout: EndpointLayout) => void,
-    init?: (f: PciFunction, layout: EndpointLayout) => void,
-  ): PciFunction {
+    init?: (f: F, layout: EndpointLayout) => void,
+    create?: FunctionFactory<F>,
+  ): F {
     const { bus, device, fn } = this.place(bdf);
     const slot = mem.allocSlot();
-    let f: PciFunction;
+    let f: F;
     try {
       const layout = buildEndpointConfig(slot, spec, extra);
-      f = new PciFunction(this, bdf.toLowerCase(), bus, device, fn, model, slot);
+      const at = bdf.toLowerCase();
+      f = create ? create(this, at, bus, device, fn, model, slot) : (new PciFunction(this, at, bus, device, fn, model, slot) as F);
       f.vendorId = spec.vendorId;
       f.deviceId = spec.deviceId;
       f.msix = layout.msix;

@@ -21,6 +21,13 @@ export interface MsixPlacement {
   pbaBytes: number;
 }
 
+/** One decoding BAR: index (ROM = 6), base address and size in bytes. */
+export interface DecodedBar {
+  bar: number;
+  base: number;
+  size: number;
+}
+
 /** Value of the byte at config offset `target` inside a write of `size` bytes at `off`, or -1. */
 export function writtenByte(off: number, size: number, value: number, target: number): number {
   const i = target - off;
@@ -37,7 +44,14 @@ export class PciFunction {
   vendorId: number;
   deviceId: number;
   isVirtfn = false;
+  /** An SR-IOV VF's physical function (null for every other function). */
+  physfn: PciFunction | null = null;
   readonly isBridge: boolean = false;
+  /**
+   * Config dword (4-aligned offset) whose reads the model answers through DeviceModel.configRead,
+   * for registers whose reads have side effects (virtio's pci_cfg_data); -1 = none.
+   */
+  readTrap = -1;
   /** D-state from PMCSR (0 = D0, 3 = D3hot). */
   powerState = 0;
   /** The device drives its INTx pin (before INTx Disable gating). */
@@ -76,6 +90,7 @@ export class PciFunction {
 
   /** Hardware config read; the caller has validated offset and size. */
   configRead(off: number, size: 1 | 2 | 4): number {
+    if ((off & ~3) === this.readTrap) return this.model.configRead!(this, off, size) >>> 0;
     const a = this.base + off;
     if (size === 4) return mem.u32[a >> 2];
     if (size === 2) return mem.u16[a >> 1];
@@ -206,6 +221,16 @@ export class PciFunction {
   }
   barDecodes(bar: number): boolean {
     return raw.barDecodes(this.slot, bar, this.romReg) !== 0;
+  }
+
+  /** The BARs (0-5, ROM = 6) of one space that decode right now, with their address ranges. */
+  decodedBars(io: boolean): DecodedBar[] {
+    const out: DecodedBar[] = [];
+    for (let bar = 0; bar <= L.ROM_INDEX; bar++) {
+      if (!this.barDecodes(bar) || (this.barKind(bar) === L.BAR_IO) !== io) continue;
+      out.push({ bar, base: this.barBase(bar), size: this.barSize(bar) });
+    }
+    return out;
   }
 
   /** A memory or I/O access that routing sent to BAR `bar` at `offset` (the ROM is index 6). */
