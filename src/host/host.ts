@@ -5,6 +5,12 @@ import type { HostPciDev } from './pciCore.js';
 import { PciCore } from './pciCore.js';
 import type { PciDriver } from './pciDriver.js';
 import { VfioError } from './vfio/vfioError.js';
+import { VfioCore } from './vfio/vfioCore.js';
+import type { OpenOptions } from './vfio/vfioCore.js';
+import type { VfioDeviceFile } from './vfio/deviceFile.js';
+import type { DataStream } from './vfio/dataStream.js';
+import type { Eventfd } from './fileTable.js';
+import { genericVfioPciDriver } from './vfio/vfioPciDriver.js';
 
 /**
  * The emulated host kernel. It sees the functions of `hw` and reaches their config space only
@@ -17,9 +23,20 @@ export class Host {
   /** the driver core: registry, matching, aliases, driver_override, bind/unbind */
   readonly driverCore: DriverCore;
 
+  /** the vfio subsystem: registered devices, device sets, the file table, the interrupt domain */
+  readonly vfio: VfioCore;
+
   constructor(readonly hw: Hardware) {
     this.pci = new PciCore(hw);
     this.driverCore = new DriverCore(this.pci);
+    this.vfio = new VfioCore(hw, {
+      deviceOf: (fn) => this.pci.device(fn.bdf),
+      enableDevice: (dev) => this.pci.enableDevice(dev as HostPciDev),
+      disableDevice: (dev) => this.pci.disableDevice(dev as HostPciDev),
+    });
+    // the host's interrupt controller receives what the hardware signals
+    hw.setInterruptSink(this.vfio.irqs);
+    this.driverCore.registerDriver(genericVfioPciDriver(this.vfio));
   }
 
   /** The device at `bdf`, after syncing with the hardware; throws a plain Error when there is none. */
@@ -76,5 +93,27 @@ export class Host {
   /** modules.alias: every alias the registered drivers publish. */
   aliases(): PciAliasEntry[] {
     return this.driverCore.aliases();
+  }
+
+  /**
+   * Opens the vfio device file of a device bound to a vfio driver (like opening its cdev and
+   * binding it to an iommufd). ENODEV when no vfio driver is bound.
+   */
+  openDevice(bdf: string, options?: OpenOptions): VfioDeviceFile {
+    return this.vfio.open(this.sysfsDevice(bdf), options);
+  }
+
+  /** A new eventfd in the host's file table; pass its `fd` in SET_IRQS and similar structs. */
+  eventfd(): Eventfd {
+    return this.vfio.eventfd();
+  }
+
+  /** A file an ioctl opened (a migration data_fd). EBADF when there is none or it is no stream. */
+  fd(n: number): DataStream {
+    const f = this.vfio.files.get(n);
+    if (!f || typeof (f as Partial<DataStream>).read !== 'function' || typeof (f as Partial<DataStream>).write !== 'function') {
+      throw new VfioError('EBADF', `fd ${n} is not an open data stream`);
+    }
+    return f as unknown as DataStream;
   }
 }

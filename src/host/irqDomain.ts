@@ -55,7 +55,7 @@ export class IrqDomain implements InterruptSink {
   }
 
   msi(addressLo: number, addressHi: number, data: number): void {
-    const h = addressHi === 0 && (addressLo & 0xfff00000) === MSI_ADDRESS_BASE ? this.msiHandlers.get(data) : undefined;
+    const h = addressHi === 0 && (addressLo & 0xfff00000) >>> 0 === MSI_ADDRESS_BASE ? this.msiHandlers.get(data) : undefined;
     if (h) h();
     else this.spurious++;
   }

@@ -52,6 +52,10 @@ export interface PciDev {
   driverOverride: string | null;
   /** what the bound driver keeps for this device (drvdata) */
   driverData: unknown;
+  /** pci_resource_start: the address the host assigned to BAR `index` (6: ROM), 0 if none */
+  resourceStart(index: number): number;
+  /** pci_resource_len: 0 when not implemented or not assigned */
+  resourceLen(index: number): number;
 }
 
 /** struct pci_driver: a name, an id table, probe and remove; sriov_configure when it manages a PF. */

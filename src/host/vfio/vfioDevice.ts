@@ -19,6 +19,9 @@ export interface VfioSubsystem {
   vfioDeviceOf(dev: PciDev): VfioDevice | undefined;
   /** the host's PCI device for a hardware function */
   pciDevOf(fn: PciFunction): PciDev | undefined;
+  /** pci_enable_device / pci_disable_device */
+  enableDevice(dev: PciDev): void;
+  disableDevice(dev: PciDev): void;
 }
 
 /**

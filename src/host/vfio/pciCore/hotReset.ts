@@ -1,0 +1,94 @@
+import type { PciFunction } from '../../../hw/pciFunction.js';
+import { Bridge } from '../../../hw/bridge.js';
+import { VFIO } from '../uapi/constants.js';
+import { PCI_HOT_RESET_INFO_MINSZ, PCI_HOT_RESET_MINSZ, decodePciHotReset, decodePciHotResetInfo, encodePciDependentDevices, encodePciHotResetInfo, pciHotResetInfoArgsz } from '../uapi/hotReset.js';
+import { VfioError } from '../vfioError.js';
+import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
+import { VfioPciCoreDevice as CoreDevice } from './vfioPciCoreDevice.js';
+import { busReset, restoreState, saveState } from './reset.js';
+
+// PCI hot reset over a device set (VFIO_DEVICE_GET_PCI_HOT_RESET_INFO / VFIO_DEVICE_PCI_HOT_RESET)
+// in the cdev/iommufd model: ownership is by iommufd context, and the reset array of group fds must
+// be empty.
+
+/** The bridge whose Secondary Bus Reset reaches the device, or null (root bus: no bus reset). */
+function resetBridge(fn: PciFunction): Bridge | null {
+  return fn.isVirtfn ? null : fn.bus.bridge;
+}
+
+/** Every function a reset of `bridge`'s secondary bus reaches, depth first. */
+function functionsBelow(bridge: Bridge): PciFunction[] {
+  const out: PciFunction[] = [];
+  const walk = (b: Bridge) => {
+    for (const f of b.secondary.ordered()) {
+      out.push(f);
+      if (f instanceof Bridge) walk(f);
+    }
+  };
+  walk(bridge);
+  return out;
+}
+
+export function hotResetInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
+  const hdr = decodePciHotResetInfo(arg);
+  if (hdr.argsz < PCI_HOT_RESET_INFO_MINSZ) throw new VfioError('EINVAL', `vfio_pci_hot_reset_info.argsz ${hdr.argsz} < ${PCI_HOT_RESET_INFO_MINSZ}`);
+  const bridge = resetBridge(vdev.fn);
+  if (!bridge) throw new VfioError('ENODEV', `${vdev.bdf} cannot be reset by slot or bus (it is on the root bus)`);
+  const affected = functionsBelow(bridge);
+  let flags = VFIO.PCI_HOT_RESET_FLAG_DEV_ID | VFIO.PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+  const ctx = vdev.owner;
+  const devices = affected.map((f) => {
+    const pdev = vdev.vfio.pciDevOf(f);
+    const other = pdev ? vdev.vfio.vfioDeviceOf(pdev) : undefined;
+    let id: number = VFIO.PCI_DEVID_NOT_OWNED;
+    if (other && other.devSet === vdev.devSet && ctx) {
+      const devId = ctx.devId(other);
+      if (devId !== undefined) id = devId;
+    }
+    if (id === VFIO.PCI_DEVID_NOT_OWNED) flags &= ~VFIO.PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+    return { id: id >>> 0, segment: 0, bus: f.bus.number, devfn: f.devfn };
+  });
+  hdr.flags = flags;
+  hdr.count = devices.length;
+  if (hdr.argsz < pciHotResetInfoArgsz(devices.length)) {
+    // the kernel still copies the header out, so the caller learns how many entries it needs
+    encodePciHotResetInfo(hdr, arg, 0, PCI_HOT_RESET_INFO_MINSZ);
+    throw new VfioError('ENOSPC', `room for ${devices.length} dependent devices is needed`);
+  }
+  encodePciHotResetInfo(hdr, arg, 0, PCI_HOT_RESET_INFO_MINSZ);
+  encodePciDependentDevices(arg, devices);
+  return 0;
+}
+
+export function hotReset(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
+  const hdr = decodePciHotReset(arg);
+  if (hdr.argsz < PCI_HOT_RESET_MINSZ || hdr.flags) throw new VfioError('EINVAL', 'bad vfio_pci_hot_reset header');
+  // a device opened through its cdev names no group fds: ownership comes from its iommufd context
+  if (hdr.count !== 0) throw new VfioError('EINVAL', 'group fds are not accepted for a device opened as a cdev (count must be 0)');
+  const bridge = resetBridge(vdev.fn);
+  if (!bridge) throw new VfioError('ENODEV', `${vdev.bdf} cannot be reset by slot or bus (it is on the root bus)`);
+  const affected = functionsBelow(bridge);
+  const set = vdev.devSet;
+  // every function the reset reaches must belong to this device set (vfio_pci_dev_set_resettable)
+  const members: CoreDevice[] = [];
+  for (const f of affected) {
+    const pdev = vdev.vfio.pciDevOf(f);
+    const other = pdev ? vdev.vfio.vfioDeviceOf(pdev) : undefined;
+    if (!other || other.devSet !== set || !(other instanceof CoreDevice)) {
+      throw new VfioError('EINVAL', `${f.bdf} is affected by the reset but is not bound to vfio in this device set`);
+    }
+    members.push(other);
+  }
+  // opened devices must be owned by the caller; unopened ones are safe to reset
+  for (const m of members) {
+    if (m.openCount > 0 && m.owner !== vdev.owner) throw new VfioError('EINVAL', `${m.bdf} is opened by another user`);
+  }
+  for (const m of members) m.setPowerState(0);
+  const saved = members.map((m) => saveState(m.fn));
+  busReset(vdev.vfio.hw, bridge);
+  members.forEach((m, i) => {
+    restoreState(vdev.vfio.hw, m.fn, saved[i]);
+    m.needsReset = false;
+  });
+  return 0;
+}

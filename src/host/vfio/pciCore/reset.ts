@@ -1,0 +1,97 @@
+import { L, mem } from '../../../core/wasm.js';
+import type { PciFunction } from '../../../hw/pciFunction.js';
+import type { Hardware } from '../../../hw/hardware.js';
+import { Bridge } from '../../../hw/bridge.js';
+import { PCI_BRIDGE_CONTROL, PCI_BRIDGE_CTL_BUS_RESET, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET } from '../../../hw/pciRegs.js';
+
+// The host PCI core's function reset (pci_reset_function and pci_reset_bus): pick a method, save the
+// config state, reset through the hardware's own mechanism, restore the state.
+
+export type ResetMethod = 'flr' | 'pm' | 'bus';
+
+/** The first reset method the function supports, in Linux's order, or null (-ENOTTY). */
+export function probeResetMethod(hw: Hardware, fn: PciFunction): ResetMethod | null {
+  if (fn.hasFlr) return 'flr';
+  const pm = fn.capOffset(L.M_PM_CAP);
+  if (pm && (fn.configRead(pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET) === 0) return 'pm';
+  if (canBusReset(fn) && fn.bus.functions.size === 1) return 'bus';
+  void hw;
+  return null;
+}
+
+/** A secondary bus reset can reach the function: it sits behind a bridge and is not a VF. */
+export function canBusReset(fn: PciFunction): boolean {
+  return fn.bus.bridge !== null && !fn.isVirtfn && !(fn instanceof Bridge);
+}
+
+/** pci_save_state: the config registers and MSI-X table as they are now. */
+export interface SavedState {
+  cfg: Uint8Array;
+  msix: Uint8Array;
+}
+
+export function saveState(fn: PciFunction): SavedState {
+  const b = mem.base(fn.slot);
+  return { cfg: mem.u8.slice(b + L.CFG, b + L.CFG + 4096), msix: mem.u8.slice(b + L.MSIX, b + L.MSIX + 0x8000) };
+}
+
+/**
+ * pci_restore_state: header dwords written back from 0x3c down (as pci_restore_config_space does),
+ * the PCIe control registers, then MSI and MSI-X (the table first, then Message Control).
+ */
+export function restoreState(hw: Hardware, fn: PciFunction, s: SavedState): void {
+  const dv = new DataView(s.cfg.buffer, s.cfg.byteOffset);
+  for (let off = 0x3c; off >= 0x04; off -= 4) {
+    const v = dv.getUint32(off, true);
+    if (fn.configRead(off, 4) !== v) hw.configWrite(fn.bdf, off, 4, v);
+  }
+  const exp = fn.capOffset(L.M_PCIE_CAP);
+  if (exp) {
+    for (const r of [PCI_EXP_DEVCTL, PCI_EXP_LNKCTL, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL2]) {
+      hw.configWrite(fn.bdf, exp + r, 2, dv.getUint16(exp + r, true) & ~PCI_EXP_DEVCTL_BCR_FLR);
+    }
+  }
+  const msi = fn.capOffset(L.M_MSI_CAP);
+  if (msi) {
+    for (let off = msi + 4; off < msi + 0x18 && off < 0x100; off += 4) hw.configWrite(fn.bdf, off, 4, dv.getUint32(off, true));
+    hw.configWrite(fn.bdf, msi + 2, 2, dv.getUint16(msi + 2, true));
+  }
+  const msix = fn.capOffset(L.M_MSIX_CAP);
+  if (msix && fn.msix) {
+    const b = mem.base(fn.slot);
+    mem.u8.set(s.msix, b + L.MSIX);
+    hw.configWrite(fn.bdf, msix + PCI_MSIX_FLAGS, 2, dv.getUint16(msix + PCI_MSIX_FLAGS, true));
+  }
+}
+
+/** Performs `method` through the hardware: DevCtl Initiate FLR, D3hot->D0, or Secondary Bus Reset. */
+export function doReset(hw: Hardware, fn: PciFunction, method: ResetMethod): void {
+  if (method === 'flr') {
+    const exp = fn.capOffset(L.M_PCIE_CAP);
+    hw.configWrite(fn.bdf, exp + PCI_EXP_DEVCTL, 2, fn.configRead(exp + PCI_EXP_DEVCTL, 2) | PCI_EXP_DEVCTL_BCR_FLR);
+  } else if (method === 'pm') {
+    const pm = fn.capOffset(L.M_PM_CAP);
+    const csr = fn.configRead(pm + PCI_PM_CTRL, 2);
+    hw.configWrite(fn.bdf, pm + PCI_PM_CTRL, 2, (csr & ~3) | 3);
+    hw.configWrite(fn.bdf, pm + PCI_PM_CTRL, 2, csr & ~3);
+  } else {
+    busReset(hw, fn.bus.bridge!);
+  }
+}
+
+/** pci_reset_secondary_bus: set, then clear, Secondary Bus Reset on the bridge. */
+export function busReset(hw: Hardware, bridge: Bridge): void {
+  const ctl = bridge.configRead(PCI_BRIDGE_CONTROL, 2);
+  hw.configWrite(bridge.bdf, PCI_BRIDGE_CONTROL, 2, ctl | PCI_BRIDGE_CTL_BUS_RESET);
+  hw.configWrite(bridge.bdf, PCI_BRIDGE_CONTROL, 2, ctl & ~PCI_BRIDGE_CTL_BUS_RESET);
+}
+
+/** pci_try_reset_function: save, reset with the first method that works, restore. */
+export function resetFunction(hw: Hardware, fn: PciFunction): void {
+  const method = probeResetMethod(hw, fn);
+  if (!method) throw new Error('no reset method');
+  const s = saveState(fn);
+  doReset(hw, fn, method);
+  restoreState(hw, fn, s);
+}
+

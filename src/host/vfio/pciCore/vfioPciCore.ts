@@ -1,0 +1,370 @@
+import { L } from '../../../core/wasm.js';
+import { VFIO } from '../uapi/constants.js';
+import { DEVICE_INFO_MINSZ, decodeDeviceInfo, encodeDeviceInfo } from '../uapi/deviceInfo.js';
+import { REGION_INFO_MINSZ, REGION_INFO_SIZEOF, decodeRegionInfo, encodeRegionInfo } from '../uapi/regionInfo.js';
+import { IRQ_INFO_MINSZ, decodeIrqInfo, encodeIrqInfo } from '../uapi/irqInfo.js';
+import { IRQ_SET_MINSZ, decodeIrqSet } from '../uapi/irqSet.js';
+import { readScalars } from '../uapi/structLayout.js';
+import { msixMappableCap, placeInfoCapChain, regionTypeCap, sparseMmapCap } from '../uapi/infoCap.js';
+import type { InfoCap } from '../uapi/infoCap.js';
+import { DEVICE_IOEVENTFD_MINSZ, decodeDeviceIoeventfd } from '../uapi/ioeventfd.js';
+import { VfioError } from '../vfioError.js';
+import type { VfioDeviceOps, MmapArea } from '../vfioDeviceOps.js';
+import { splitOffset } from '../deviceFile.js';
+import { vfioCheckFeature } from '../vfioMain.js';
+import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
+import { VFIO_PCI_IOEVENTFD_MAX } from './vfioPciCoreDevice.js';
+import { forEachPiece, getLe, putLe } from './regions.js';
+import { hotResetInfo, hotReset } from './hotReset.js';
+
+// vfio-pci-core's default ops (vfio_pci_core.c): a variant driver builds its ops table from these
+// and overrides what it needs.
+
+const PAGE = 4096;
+
+// ---- open / close -------------------------------------------------------------------------------
+
+export function vfioPciCoreOpenDevice(vdev: VfioPciCoreDevice): void {
+  vdev.enable();
+}
+
+/** vfio_pci_core_finish_enable is folded into enable(); kept for variant drivers that call it. */
+export function vfioPciCoreFinishEnable(_vdev: VfioPciCoreDevice): void {}
+
+export function vfioPciCoreCloseDevice(vdev: VfioPciCoreDevice): void {
+  vdev.disable();
+}
+
+// ---- read / write ---------------------------------------------------------------------------------
+
+function regionCount(vdev: VfioPciCoreDevice): number {
+  return VFIO.PCI_NUM_REGIONS + vdev.regions.length;
+}
+
+/** vfio_pci_rw: dispatch by region index. Returns bytes done; `buf` is filled on read. */
+export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf: Uint8Array, isWrite: boolean): number {
+  vdev.requireOpen();
+  const [index, pos] = splitOffset(offset);
+  if (index >= regionCount(vdev)) throw new VfioError('EINVAL', `region index ${index} does not exist`);
+  switch (index) {
+    case VFIO.PCI_CONFIG_REGION_INDEX:
+      return vdev.config!.rw(pos, buf, isWrite);
+    case VFIO.PCI_ROM_REGION_INDEX:
+      if (isWrite) throw new VfioError('EINVAL', 'the ROM region is read-only');
+      return barRw(vdev, L.ROM_INDEX, pos, buf, false);
+    case VFIO.PCI_VGA_REGION_INDEX:
+      throw new VfioError('EINVAL', 'the device has no VGA region');
+    default:
+      if (index < 6) return barRw(vdev, index, pos, buf, isWrite);
+      return vdev.regions[index - VFIO.PCI_NUM_REGIONS].rw(vdev, pos, buf, isWrite);
+  }
+}
+
+/** vfio_pci_bar_rw with vfio_pci_core_do_io_rw: bounded, chunked, MSI-X table excluded. */
+function barRw(vdev: VfioPciCoreDevice, bar: number, pos: number, buf: Uint8Array, isWrite: boolean): number {
+  const fn = vdev.fn;
+  if (!vdev.barAddress(bar)) throw new VfioError('EINVAL', `BAR ${bar} is not assigned`);
+  const end = vdev.barLen(bar);
+  if (pos >= end) throw new VfioError('EINVAL', `offset ${pos} is beyond BAR ${bar} (${end} bytes)`);
+  const count = Math.min(buf.length, end - pos);
+  let xStart = 0;
+  let xEnd = 0;
+  if (bar === L.ROM_INDEX) {
+    // reads past the ROM image come back as all-ones without touching the device
+    xStart = fn.rom ? fn.rom.length : 0;
+    xEnd = end;
+  } else if (bar === vdev.msixBar) {
+    xStart = vdev.msixOffset;
+    xEnd = vdev.msixOffset + vdev.msixSize;
+  }
+  const isMem = fn.barKind(bar) !== L.BAR_IO;
+  if (isMem && !vdev.memoryEnabled()) throw new VfioError('EIO', `memory decode is disabled in the Command register`);
+  if (bar === L.ROM_INDEX) return romRead(vdev, pos, buf, count, xStart);
+  return forEachPiece(pos, count, (off, size, i) => {
+    if (off >= xStart && off < xEnd) {
+      // excluded range: reads return 0xff, writes are dropped
+      if (!isWrite) buf.fill(0xff, i, i + size);
+      return;
+    }
+    if (isWrite) vdev.hwBarWrite(bar, off, size, getLe(buf, i, size));
+    else putLe(buf, i, size, vdev.hwBarRead(bar, off, size));
+  });
+}
+
+/** pci_map_rom: the ROM BAR is enabled for the duration of the read. */
+function romRead(vdev: VfioPciCoreDevice, pos: number, buf: Uint8Array, count: number, romLen: number): number {
+  const fn = vdev.fn;
+  const reg = fn.romReg;
+  const saved = fn.configRead(reg, 4);
+  vdev.hwConfigWrite(reg, 4, saved | 1);
+  try {
+    return forEachPiece(pos, count, (off, size, i) => {
+      if (off >= romLen) buf.fill(0xff, i, i + size);
+      else putLe(buf, i, size, vdev.hwBarRead(L.ROM_INDEX, off, size));
+    });
+  } finally {
+    vdev.hwConfigWrite(reg, 4, saved);
+  }
+}
+
+export function vfioPciCoreRead(vdev: VfioPciCoreDevice, offset: bigint, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  const n = vfioPciRw(vdev, offset, buf, false);
+  return n === length ? buf : buf.subarray(0, n);
+}
+
+export function vfioPciCoreWrite(vdev: VfioPciCoreDevice, offset: bigint, data: Uint8Array): number {
+  return vfioPciRw(vdev, offset, data, true);
+}
+
+// ---- ioctl ------------------------------------------------------------------------------------------
+
+export function vfioPciCoreIoctl(vdev: VfioPciCoreDevice, request: number, arg: Uint8Array): number {
+  switch (request) {
+    case VFIO.DEVICE_GET_INFO:
+      return getInfo(vdev, arg);
+    case VFIO.DEVICE_GET_REGION_INFO:
+      return getRegionInfo(vdev, arg);
+    case VFIO.DEVICE_GET_IRQ_INFO:
+      return getIrqInfo(vdev, arg);
+    case VFIO.DEVICE_SET_IRQS:
+      return setIrqs(vdev, arg);
+    case VFIO.DEVICE_RESET:
+      return deviceReset(vdev);
+    case VFIO.DEVICE_GET_PCI_HOT_RESET_INFO:
+      return hotResetInfo(vdev, arg);
+    case VFIO.DEVICE_PCI_HOT_RESET:
+      return hotReset(vdev, arg);
+    case VFIO.DEVICE_IOEVENTFD:
+      return ioeventfd(vdev, arg);
+    default:
+      throw new VfioError('ENOTTY', `unknown vfio-pci ioctl 0x${request.toString(16)}`);
+  }
+}
+
+function getInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
+  const info = decodeDeviceInfo(arg);
+  if (info.argsz < DEVICE_INFO_MINSZ) throw new VfioError('EINVAL', `vfio_device_info.argsz ${info.argsz} < ${DEVICE_INFO_MINSZ}`);
+  info.flags = VFIO.DEVICE_FLAGS_PCI | (vdev.resetWorks ? VFIO.DEVICE_FLAGS_RESET : 0);
+  info.numRegions = VFIO.PCI_NUM_REGIONS + vdev.regions.length;
+  info.numIrqs = VFIO.PCI_NUM_IRQS;
+  encodeDeviceInfo(info, arg, 0, DEVICE_INFO_MINSZ);
+  return 0;
+}
+
+/** Whether a BAR may be mmapped: memory, assigned, and at least a page or page aligned. */
+function barMmapSupported(vdev: VfioPciCoreDevice, bar: number): boolean {
+  const fn = vdev.fn;
+  const k = fn.barKind(bar);
+  if (k !== L.BAR_MEM32 && k !== L.BAR_MEM64) return false;
+  const a = vdev.barAddress(bar);
+  return a !== 0 && (vdev.barLen(bar) >= PAGE || a % PAGE === 0);
+}
+
+function getRegionInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
+  vdev.requireOpen();
+  const info = decodeRegionInfo(arg);
+  if (info.argsz < REGION_INFO_MINSZ) throw new VfioError('EINVAL', `vfio_region_info.argsz ${info.argsz} < ${REGION_INFO_MINSZ}`);
+  const fn = vdev.fn;
+  const caps: InfoCap[] = [];
+  const index = info.index;
+  info.offset = BigInt(index) << 40n;
+  if (index === VFIO.PCI_CONFIG_REGION_INDEX) {
+    info.size = BigInt(vdev.config!.size);
+    info.flags = VFIO.REGION_INFO_FLAG_READ | VFIO.REGION_INFO_FLAG_WRITE;
+  } else if (index <= 5) {
+    const size = vdev.barLen(index);
+    info.size = BigInt(size);
+    info.flags = 0;
+    if (size) {
+      info.flags = VFIO.REGION_INFO_FLAG_READ | VFIO.REGION_INFO_FLAG_WRITE;
+      if (barMmapSupported(vdev, index)) {
+        info.flags |= VFIO.REGION_INFO_FLAG_MMAP;
+        if (index === vdev.msixBar) caps.push(msixMappableCap());
+      }
+    }
+    // a variant that narrows what can be mapped publishes it as sparse areas
+    const areas = vdev.ops.mmap && vdev.ops.mmap !== vfioPciCoreMmap ? vdev.ops.mmap(vdev, index) : null;
+    if (areas && size && barMmapSupported(vdev, index)) caps.unshift(sparseMmapCap(areas.map((a) => ({ offset: BigInt(a.offset), size: BigInt(a.size) }))));
+  } else if (index === VFIO.PCI_ROM_REGION_INDEX) {
+    info.flags = 0;
+    const size = vdev.barLen(L.ROM_INDEX);
+    // the ROM counts only when its image carries the 0x55AA signature (pci_map_rom)
+    const ok = size > 0 && fn.rom !== null && fn.rom[0] === 0x55 && fn.rom[1] === 0xaa;
+    info.size = BigInt(ok ? size : 0);
+    if (ok) info.flags = VFIO.REGION_INFO_FLAG_READ;
+  } else if (index === VFIO.PCI_VGA_REGION_INDEX) {
+    throw new VfioError('EINVAL', 'the device has no VGA region');
+  } else {
+    const i = index - VFIO.PCI_NUM_REGIONS;
+    if (i < 0 || i >= vdev.regions.length) throw new VfioError('EINVAL', `region index ${index} does not exist`);
+    const r = vdev.regions[i];
+    info.size = BigInt(r.size);
+    info.flags = r.flags;
+    caps.push(regionTypeCap(r.type, r.subtype));
+    for (const extra of r.extraCaps?.(vdev) ?? []) {
+      caps.push({ id: extra[0] | (extra[1] << 8), version: extra[2] | (extra[3] << 8), body: extra.subarray(8) });
+    }
+  }
+  if (caps.length) {
+    info.flags |= VFIO.REGION_INFO_FLAG_CAPS;
+    const placed = placeInfoCapChain(info.argsz, REGION_INFO_SIZEOF, caps);
+    if (!placed.fits) {
+      info.argsz = placed.argsz;
+      info.capOffset = 0;
+    } else {
+      if (arg.length < REGION_INFO_SIZEOF + placed.chain.length) throw new VfioError('EFAULT', 'capability chain does not fit in the arg buffer');
+      arg.set(placed.chain, REGION_INFO_SIZEOF);
+      info.capOffset = placed.capOffset;
+    }
+  }
+  encodeRegionInfo(info, arg, 0, REGION_INFO_MINSZ);
+  return 0;
+}
+
+function getIrqInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
+  const info = decodeIrqInfo(arg);
+  if (info.argsz < IRQ_INFO_MINSZ || info.index >= VFIO.PCI_NUM_IRQS) throw new VfioError('EINVAL', `bad vfio_irq_info (argsz ${info.argsz}, index ${info.index})`);
+  if (info.index === VFIO.PCI_ERR_IRQ_INDEX && !vdev.fn.capOffset(L.M_PCIE_CAP)) throw new VfioError('EINVAL', 'ERR irq needs a PCI Express device');
+  info.flags = VFIO.IRQ_INFO_EVENTFD;
+  info.count = vdev.irqs.count(info.index);
+  if (info.index === VFIO.PCI_INTX_IRQ_INDEX) info.flags |= VFIO.IRQ_INFO_MASKABLE | VFIO.IRQ_INFO_AUTOMASKED;
+  else if (info.index === VFIO.PCI_MSI_IRQ_INDEX) info.flags |= VFIO.IRQ_INFO_NORESIZE;
+  // MSI-X vectors can be added while enabled (dynamic MSI-X), so no NORESIZE there
+  encodeIrqInfo(info, arg, 0, IRQ_INFO_MINSZ);
+  return 0;
+}
+
+/** vfio_set_irqs_validate_and_prepare, then the per-index handlers. */
+function setIrqs(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
+  vdev.requireOpen();
+  const hdr = decodeIrqSet(arg);
+  if (hdr.argsz < IRQ_SET_MINSZ || hdr.index >= VFIO.PCI_NUM_IRQS || hdr.count >= 0xffffffff - hdr.start ||
+    (hdr.flags & ~(VFIO.IRQ_SET_DATA_TYPE_MASK | VFIO.IRQ_SET_ACTION_TYPE_MASK)) !== 0) {
+    throw new VfioError('EINVAL', `bad vfio_irq_set header (argsz ${hdr.argsz}, index ${hdr.index}, start ${hdr.start}, count ${hdr.count}, flags 0x${hdr.flags.toString(16)})`);
+  }
+  const max = vdev.irqs.count(hdr.index);
+  if (hdr.start >= max || hdr.start + hdr.count > max) {
+    throw new VfioError('EINVAL', `vectors ${hdr.start}..${hdr.start + hdr.count} are outside the ${max} of irq index ${hdr.index}`);
+  }
+  let size: number;
+  switch (hdr.flags & VFIO.IRQ_SET_DATA_TYPE_MASK) {
+    case VFIO.IRQ_SET_DATA_NONE:
+      size = 0;
+      break;
+    case VFIO.IRQ_SET_DATA_BOOL:
+      size = 1;
+      break;
+    case VFIO.IRQ_SET_DATA_EVENTFD:
+      size = 4;
+      break;
+    default:
+      throw new VfioError('EINVAL', 'exactly one DATA_ type is required');
+  }
+  let data: number[] | null = null;
+  if (size) {
+    if (hdr.argsz - IRQ_SET_MINSZ < hdr.count * size) throw new VfioError('EINVAL', `argsz ${hdr.argsz} has no room for ${hdr.count} data elements`);
+    data = readScalars(arg, IRQ_SET_MINSZ, hdr.count, size === 1 ? 'u8' : 's32', 'vfio_irq_set.data');
+  }
+  vdev.irqs.setIrqs(hdr.flags, hdr.index, hdr.start, hdr.count, data);
+  return 0;
+}
+
+function deviceReset(vdev: VfioPciCoreDevice): number {
+  vdev.requireOpen();
+  if (!vdev.resetWorks) throw new VfioError('EINVAL', `${vdev.bdf} has no reset method`);
+  vdev.setPowerState(0);
+  if (!vdev.tryResetFunction()) throw new VfioError('ENOTTY', `${vdev.bdf}: reset failed`);
+  return 0;
+}
+
+function ioeventfd(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
+  vdev.requireOpen();
+  const e = decodeDeviceIoeventfd(arg);
+  if (e.argsz < DEVICE_IOEVENTFD_MINSZ) throw new VfioError('EINVAL', `vfio_device_ioeventfd.argsz ${e.argsz} < ${DEVICE_IOEVENTFD_MINSZ}`);
+  if (e.flags & ~VFIO.DEVICE_IOEVENTFD_SIZE_MASK) throw new VfioError('EINVAL', 'unknown ioeventfd flags');
+  const count = e.flags & VFIO.DEVICE_IOEVENTFD_SIZE_MASK;
+  if (count === 0 || (count & (count - 1)) !== 0 || e.fd < -1) throw new VfioError('EINVAL', 'ioeventfd needs exactly one size bit and fd >= -1');
+  const [bar, pos] = splitOffset(e.offset);
+  if (bar > 5) throw new VfioError('EINVAL', 'ioeventfds only work on BARs');
+  if (pos + count > vdev.barLen(bar)) throw new VfioError('EINVAL', 'ioeventfd outside the BAR');
+  if (bar === vdev.msixBar && !(pos + count <= vdev.msixOffset || pos >= vdev.msixOffset + vdev.msixSize)) {
+    throw new VfioError('EINVAL', 'ioeventfds may not write the MSI-X table');
+  }
+  const found = vdev.ioeventfds.findIndex((x) => x.bar === bar && x.pos === pos && x.data === e.data && x.size === count);
+  if (found >= 0) {
+    if (e.fd !== -1) throw new VfioError('EEXIST', 'that ioeventfd is already registered');
+    vdev.ioeventfds[found].off();
+    vdev.ioeventfds.splice(found, 1);
+    return 0;
+  }
+  if (e.fd < 0) throw new VfioError('ENODEV', 'no such ioeventfd to remove');
+  if (vdev.ioeventfds.length >= VFIO_PCI_IOEVENTFD_MAX) throw new VfioError('ENOSPC', 'too many ioeventfds');
+  const f = vdev.vfio.files.get(e.fd);
+  if (!f || !('onSignal' in f)) throw new VfioError('EBADF', `fd ${e.fd} is not an eventfd`);
+  const efd = f as unknown as { onSignal(cb: () => void): () => void };
+  const data = e.data;
+  const off = efd.onSignal(() => {
+    if (!vdev.memoryEnabled()) return;
+    if (count === 8) {
+      vdev.hwBarWrite(bar, pos, 4, Number(data & 0xffffffffn));
+      vdev.hwBarWrite(bar, pos + 4, 4, Number((data >> 32n) & 0xffffffffn));
+    } else {
+      vdev.hwBarWrite(bar, pos, count as 1 | 2 | 4, Number(data & 0xffffffffn));
+    }
+  });
+  vdev.ioeventfds.push({ bar, pos, data, size: count, fd: e.fd, off });
+  return 0;
+}
+
+// ---- mmap, request, match, features -------------------------------------------------------------
+
+/** What of a region could be mapped: whole memory BARs that the host can map. */
+export function vfioPciCoreMmap(vdev: VfioPciCoreDevice, index: number): MmapArea[] {
+  if (index > 5 || !barMmapSupported(vdev, index)) return [];
+  return [{ offset: 0, size: vdev.barLen(index) }];
+}
+
+/** vfio_pci_core_request: ask the user to release the device through the REQ eventfd. */
+export function vfioPciCoreRequest(vdev: VfioPciCoreDevice, count: number): void {
+  vdev.irqs.reqTrigger?.signal();
+  void count;
+}
+
+/** vfio_pci_core_match: the VF token check of vfio_pci_validate_vf_token. */
+export function vfioPciCoreMatch(vdev: VfioPciCoreDevice, token: string | null): void {
+  void vdev;
+  if (token !== null) throw new VfioError('EINVAL', 'a VF token was given but the device is neither a PF nor a VF using one');
+}
+
+export function vfioPciCoreDeviceFeature(vdev: VfioPciCoreDevice, flags: number, data: Uint8Array): number {
+  const feature = flags & VFIO.DEVICE_FEATURE_MASK;
+  if (feature === VFIO.DEVICE_FEATURE_PCI_VF_TOKEN) {
+    if (!vdev.vfToken) throw new VfioError('ENOTTY', 'the device has no VF token (not an SR-IOV PF)');
+    // GET is not supported: it would expose the previous user's token
+    if (vfioCheckFeature(flags, data.length, VFIO.DEVICE_FEATURE_SET, 16) === 0) return 0;
+    vdev.vfToken.uuid = data.slice(0, 16);
+    return 0;
+  }
+  throw new VfioError('ENOTTY', `feature ${feature} is not supported by vfio-pci`);
+}
+
+export function vfioPciCoreInit(_vdev: VfioPciCoreDevice): void {}
+export function vfioPciCoreRelease(_vdev: VfioPciCoreDevice): void {}
+
+/** The ops of plain vfio-pci: every entry is vfio-pci-core's default. */
+export const vfioPciCoreOps: VfioDeviceOps<VfioPciCoreDevice> = {
+  name: 'vfio-pci',
+  init: vfioPciCoreInit,
+  release: vfioPciCoreRelease,
+  openDevice: vfioPciCoreOpenDevice,
+  closeDevice: vfioPciCoreCloseDevice,
+  read: vfioPciCoreRead,
+  write: vfioPciCoreWrite,
+  ioctl: vfioPciCoreIoctl,
+  mmap: vfioPciCoreMmap,
+  request: vfioPciCoreRequest,
+  match: vfioPciCoreMatch,
+  deviceFeature: vfioPciCoreDeviceFeature,
+};
+

@@ -1,0 +1,184 @@
+import { L } from '../../../core/wasm.js';
+import type { PciFunction } from '../../../hw/pciFunction.js';
+import { PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_MSIX_FLAGS, PCI_MSIX_TABLE, PCI_PM_CTRL } from '../../../hw/pciRegs.js';
+import type { PciDev } from '../../pciDriver.js';
+import { VfioDevice } from '../vfioDevice.js';
+import type { VfioSubsystem } from '../vfioDevice.js';
+import type { VfioDeviceOps } from '../vfioDeviceOps.js';
+import { VfioError } from '../vfioError.js';
+import { VfioPciIrqs } from './irqs.js';
+import type { VfioPciRegion } from './regions.js';
+import { probeResetMethod, restoreState, saveState, doReset } from './reset.js';
+import type { SavedState } from './reset.js';
+import { VfioConfig } from './config/vfioConfig.js';
+
+/** A registered ioeventfd: writing `data` of `size` bytes at BAR `bar` + `pos` when `fd` fires. */
+export interface Ioeventfd {
+  bar: number;
+  pos: number;
+  data: bigint;
+  size: number;
+  fd: number;
+  off: () => void;
+}
+
+export const VFIO_PCI_IOEVENTFD_MAX = 1000;
+
+/**
+ * struct vfio_pci_core_device: a PCI device driven through vfio-pci-core. Variant drivers get one of
+ * these (or a subclass) and reach the core only through the exported vfio_pci_core_* functions and
+ * the members documented as exported here (fn, config, irqs, regions, hwConfig*, hwBar*).
+ */
+export class VfioPciCoreDevice extends VfioDevice {
+  readonly fn: PciFunction;
+  readonly irqs: VfioPciIrqs;
+  /** config virtualization; exists while the device is open */
+  config: VfioConfig | null = null;
+  resetWorks = false;
+  nointx = false;
+  needsReset = true;
+  regions: VfioPciRegion[] = [];
+  msixBar = 0xff;
+  msixOffset = 0;
+  msixSize = 0;
+  ioeventfds: Ioeventfd[] = [];
+  savedState: SavedState | null = null;
+  /** VF token (PFs with SR-IOV) */
+  vfToken: { uuid: Uint8Array | null; users: number } | null = null;
+
+  constructor(vfio: VfioSubsystem, pdev: PciDev, ops: VfioDeviceOps<any>) {
+    super(vfio, pdev, ops);
+    this.fn = pdev.fn;
+    this.irqs = new VfioPciIrqs(this);
+  }
+
+  // ---- host-side hardware access (what the kernel does with pci_read/write_config, ioread/iowrite)
+
+  hwConfigRead(off: number, size: 1 | 2 | 4): number {
+    return this.vfio.hw.configRead(this.fn.bdf, off, size);
+  }
+
+  hwConfigWrite(off: number, size: 1 | 2 | 4, value: number): void {
+    this.vfio.hw.configWrite(this.fn.bdf, off, size, value);
+  }
+
+  /** The host address of BAR `bar` (0 when the host left it unassigned). */
+  barAddress(bar: number): number {
+    return this.pdev.resourceStart(bar);
+  }
+
+  /** The BAR's length as the host knows it (0: unimplemented or unassigned). */
+  barLen(bar: number): number {
+    return this.pdev.resourceLen(bar);
+  }
+
+  hwBarRead(bar: number, off: number, size: 1 | 2 | 4): number {
+    const a = this.barAddress(bar) + off;
+    return this.fn.barKind(bar) === L.BAR_IO ? this.vfio.hw.ioRead(a, size) : this.vfio.hw.mmioRead(a, size);
+  }
+
+  hwBarWrite(bar: number, off: number, size: 1 | 2 | 4, value: number): void {
+    const a = this.barAddress(bar) + off;
+    if (this.fn.barKind(bar) === L.BAR_IO) this.vfio.hw.ioWrite(a, size, value);
+    else this.vfio.hw.mmioWrite(a, size, value);
+  }
+
+  /** __vfio_pci_memory_enabled: BAR access needs memory enabled in the user's (virtual) Command. */
+  memoryEnabled(): boolean {
+    if (this.pdev.isVirtfn) return true;
+    const cmd = this.config ? this.config.read(PCI_COMMAND, 2) : this.hwConfigRead(PCI_COMMAND, 2);
+    return (cmd & PCI_COMMAND_MEMORY) !== 0;
+  }
+
+  // ---- enable / disable (vfio_pci_core_enable / _disable) ---------------------------------------
+
+  enable(): void {
+    const fn = this.fn;
+    // D0, decode for the BAR types present, then a reset to start clean (reset_works comes from it)
+    const pm = fn.capOffset(L.M_PM_CAP);
+    if (pm && (fn.configRead(pm + PCI_PM_CTRL, 2) & 3) !== 0) this.hwConfigWrite(pm + PCI_PM_CTRL, 2, fn.configRead(pm + PCI_PM_CTRL, 2) & ~3);
+    this.vfio.enableDevice(this.pdev);
+    const method = probeResetMethod(this.vfio.hw, fn);
+    this.resetWorks = method !== null;
+    if (method && this.tryResetFunction() === false) this.resetWorks = false;
+    this.savedState = saveState(fn);
+    // PCI 2.3 INTx masking is supported (our hardware implements INTx Disable); start unmasked
+    const cmd = this.hwConfigRead(PCI_COMMAND, 2);
+    if (cmd & PCI_COMMAND_INTX_DISABLE) this.hwConfigWrite(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_INTX_DISABLE);
+    this.config = new VfioConfig(fn, {
+      isVirtfn: this.pdev.isVirtfn,
+      ids: this.pdev.isVirtfn ? { vendor: this.pdev.id.vendor, device: this.pdev.id.device } : undefined,
+      nointx: this.nointx,
+      hooks: {
+        intxMask: (masked: boolean) => this.irqs.setVirqDisabled(masked),
+        irqType: () => this.irqs.type,
+        setPowerState: (state: number) => this.setPowerState(state),
+        flr: () => {
+          if (this.resetWorks) this.tryResetFunction();
+        },
+      },
+    });
+    this.config.init();
+    const msix = fn.capOffset(L.M_MSIX_CAP);
+    if (msix) {
+      const flags = fn.configRead(msix + PCI_MSIX_FLAGS, 2);
+      const table = fn.configRead(msix + PCI_MSIX_TABLE, 4);
+      this.msixBar = table & 7;
+      this.msixOffset = table & ~7;
+      this.msixSize = ((flags & 0x7ff) + 1) * 16;
+    } else {
+      this.msixBar = 0xff;
+    }
+  }
+
+  disable(): void {
+    this.irqs.disableAll();
+    for (const r of this.regions) r.release?.(this);
+    this.regions = [];
+    for (const e of this.ioeventfds) e.off();
+    this.ioeventfds = [];
+    this.config = null;
+    // bus master off, then back to the state saved at enable, reset if we can
+    const cmd = this.hwConfigRead(PCI_COMMAND, 2);
+    this.hwConfigWrite(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+    if (this.resetWorks) {
+      const method = probeResetMethod(this.vfio.hw, this.fn);
+      if (method) {
+        doReset(this.vfio.hw, this.fn, method);
+        this.needsReset = false;
+      }
+    }
+    if (this.savedState) restoreState(this.vfio.hw, this.fn, this.savedState);
+    this.savedState = null;
+    this.vfio.disableDevice(this.pdev);
+  }
+
+  /** pci_try_reset_function: save state, reset by the first working method, restore. */
+  tryResetFunction(): boolean {
+    const method = probeResetMethod(this.vfio.hw, this.fn);
+    if (!method) return false;
+    const s = saveState(this.fn);
+    doReset(this.vfio.hw, this.fn, method);
+    restoreState(this.vfio.hw, this.fn, s);
+    this.needsReset = false;
+    return true;
+  }
+
+  /** vfio_pci_set_power_state: the user's PM writes are performed by the host. */
+  setPowerState(state: number): void {
+    const pm = this.fn.capOffset(L.M_PM_CAP);
+    if (!pm) return;
+    const csr = this.fn.configRead(pm + PCI_PM_CTRL, 2);
+    this.hwConfigWrite(pm + PCI_PM_CTRL, 2, (csr & ~3) | (state & 3));
+  }
+
+  /** Device-specific region (vfio_pci_core_register_dev_region); returns its region index. */
+  registerDevRegion(region: VfioPciRegion): number {
+    this.regions.push(region);
+    return 9 + this.regions.length - 1;
+  }
+
+  requireOpen(): void {
+    if (!this.config) throw new VfioError('EIO', `${this.bdf} is not open`);
+  }
+}
