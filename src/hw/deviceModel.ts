@@ -14,4 +14,10 @@ export interface DeviceModel {
   configRead?(fn: PciFunction, offset: number, size: 1 | 2 | 4): number;
   /** The function was reset (FLR, D3hot->D0, bus reset): drop internal state to power-on. */
   reset?(fn: PciFunction): void;
+  /**
+   * Lets the device do up to `budget` units of queued work (DMA engine: descriptors); returns the
+   * units done. Devices work only when ticked, never on timers, so a VMM or test drives every
+   * function in `hw.functions()` whose model has this hook.
+   */
+  tick?(fn: PciFunction, budget: number): number;
 }

@@ -5,6 +5,8 @@ import { Bridge } from './bridge.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT, CONFIG_DATA_PORT, decodeCf8, decodeEcam } from './configMechanism.js';
 import type { DeviceModel } from './deviceModel.js';
 import { GenericEndpoint } from './devices/genericEndpoint.js';
+import { addDmaEngine } from './devices/dmaEngine/addDmaEngine.js';
+import type { DmaEngineOptions } from './devices/dmaEngine/dmaEngineSpec.js';
 import type { EndpointLayout } from './endpointConfig.js';
 import { buildEndpointConfig } from './endpointConfig.js';
 import { GuestMemory } from './guestMemory.js';
@@ -111,6 +113,11 @@ export class Hardware {
   /** A function with a caller-described config space and plain memory behind its BARs. */
   addEndpoint(bdf: string, spec: EndpointSpec): PciFunction {
     return this.addFunction(bdf, spec, new GenericEndpoint());
+  }
+
+  /** The migratable sample device (src/hw/devices/dmaEngine): `dmaEngineOf(fn)` reaches its model. */
+  addDmaEngine(bdf: string, options?: DmaEngineOptions): PciFunction {
+    return addDmaEngine(this, bdf, options);
   }
 
   /**
