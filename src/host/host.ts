@@ -109,11 +109,11 @@ export class Host {
   }
 
   /** A file an ioctl opened (a migration data_fd). EBADF when there is none or it is no stream. */
-  fd(n: number): DataStream {
+  fd(n: number): DataStreamFile {
     const f = this.vfio.files.get(n);
     if (!f || typeof (f as Partial<DataStream>).read !== 'function' || typeof (f as Partial<DataStream>).write !== 'function') {
       throw new VfioError('EBADF', `fd ${n} is not an open data stream`);
     }
-    return f as unknown as DataStream;
+    return f as unknown as DataStreamFile;
   }
 }

@@ -7,4 +7,12 @@ export interface DataStream {
   close(): void;
 }
 
-export interface DataStreamFile extends DataStream, HostFile {}
+/**
+ * A stream as the host holds it: ioctls on the file (VFIO_MIG_GET_PRECOPY_INFO), and `finish`, which
+ * the core calls when the device leaves the stream's state (later reads and writes then fail).
+ */
+export interface DataStreamFile extends DataStream, HostFile {
+  ioctl?(request: number, arg: Uint8Array): number;
+  finish?(): void;
+  fd?: number;
+}

@@ -8,6 +8,7 @@ import { VfioDeviceFileImpl } from './deviceFile.js';
 import { IommufdCtx } from './iommufd.js';
 import type { VfioDevice, VfioSubsystem } from './vfioDevice.js';
 import { VfioError } from './vfioError.js';
+import { registerMigrationFeatures } from './migration/features.js';
 
 export interface OpenOptions {
   /** owner context; files opened with the same context belong to one user (default: the host's) */
@@ -35,7 +36,9 @@ export class VfioCore implements VfioSubsystem {
       enableDevice(dev: PciDev): void;
       disableDevice(dev: PciDev): void;
     },
-  ) {}
+  ) {
+    registerMigrationFeatures();
+  }
 
   enableDevice(dev: PciDev): void {
     this.pci.enableDevice(dev);

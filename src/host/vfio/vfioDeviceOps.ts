@@ -20,6 +20,8 @@ export interface VfioMigrationOps<D extends VfioDevice = VfioDevice> {
   getState(vdev: D): MigState;
   /** bytes the STOP_COPY stream would carry now (MIG_DATA_SIZE) */
   getDataSize(vdev: D): bigint;
+  /** DEVICE_RESET happened: drop migration state, the device is RUNNING */
+  reset?(vdev: D): void;
 }
 
 /** DMA logging ops (struct vfio_log_ops): device-side dirty tracking of the pages it writes. */

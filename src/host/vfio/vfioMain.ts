@@ -3,6 +3,7 @@ import { DEVICE_FEATURE_MINSZ, decodeDeviceFeature } from './uapi/deviceFeature.
 import { VfioError } from './vfioError.js';
 import type { VfioDevice } from './vfioDevice.js';
 import type { IommufdCtx } from './iommufd.js';
+import { migrationReset } from './migration/transition.js';
 
 // The device-independent part of vfio (drivers/vfio/vfio_main.c): opening and closing a device,
 // the DEVICE_FEATURE header checks, and the feature-checking helper drivers use.
@@ -20,8 +21,11 @@ export function vfioCheckFeature(flags: number, argsz: number, supportedOps: num
   return 1;
 }
 
-/** Handlers the core consults before the driver's device_feature op (migration, DMA logging). */
-export type CoreFeatureHandler = (vdev: VfioDevice, flags: number, data: Uint8Array, argsz: number) => number;
+/**
+ * Handlers the core consults before the driver's device_feature op (migration, DMA logging). They get
+ * the whole ioctl arg (user pointers in payloads are offsets into it) and the payload size from argsz.
+ */
+export type CoreFeatureHandler = (vdev: VfioDevice, flags: number, arg: Uint8Array, payloadSize: number) => number;
 const coreFeatures = new Map<number, CoreFeatureHandler>();
 
 /** Lets the migration code plug its DEVICE_FEATURE numbers into the core dispatch. */
@@ -43,7 +47,7 @@ export function vfioDeviceFeature(vdev: VfioDevice, arg: Uint8Array): number {
   // the kernel trusts argsz; bytes it would copy beyond the buffer are a fault
   const data = arg.subarray(DEVICE_FEATURE_MINSZ, DEVICE_FEATURE_MINSZ + Math.max(0, payloadSize));
   const core = coreFeatures.get(feature);
-  if (core) return core(vdev, hdr.flags, data, payloadSize);
+  if (core) return core(vdev, hdr.flags, arg, payloadSize);
   if (!vdev.ops.deviceFeature) throw new VfioError('EINVAL', `feature ${feature} is not supported by ${vdev.ops.name}`);
   return vdev.ops.deviceFeature(vdev, hdr.flags, data);
 }
@@ -69,6 +73,7 @@ export function vfioDeviceClose(vdev: VfioDevice): void {
   vdev.openCount--;
   if (vdev.openCount === 0) {
     try {
+      migrationReset(vdev);
       vdev.ops.closeDevice?.(vdev);
     } finally {
       vdev.owner?.unbind(vdev);

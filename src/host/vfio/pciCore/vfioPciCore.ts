@@ -16,6 +16,7 @@ import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
 import { VFIO_PCI_IOEVENTFD_MAX } from './vfioPciCoreDevice.js';
 import { forEachPiece, getLe, putLe } from './regions.js';
 import { hotResetInfo, hotReset } from './hotReset.js';
+import { migrationReset } from '../migration/transition.js';
 
 // vfio-pci-core's default ops (vfio_pci_core.c): a variant driver builds its ops table from these
 // and overrides what it needs.
@@ -115,6 +116,31 @@ export function vfioPciCoreRead(vdev: VfioPciCoreDevice, offset: bigint, length:
 
 export function vfioPciCoreWrite(vdev: VfioPciCoreDevice, offset: bigint, data: Uint8Array): number {
   return vfioPciRw(vdev, offset, data, true);
+}
+
+/** Where an access and an emulated register overlap: a byte range of the buffer and of the register. */
+export interface RangeIntersection {
+  /** first overlapping byte, counted from the start of the access buffer */
+  bufOffset: number;
+  /** overlapping bytes */
+  count: number;
+  /** first overlapping byte, counted from the start of the register */
+  registerOffset: number;
+}
+
+/**
+ * vfio_pci_core_range_intersect_range: the overlap of an access [bufStart, bufStart + bufCount) with a
+ * register [regStart, regStart + regCount), or null when they do not meet. A variant that emulates a
+ * register reads through the core and patches the overlapping bytes, or drops them from a write.
+ */
+export function vfioPciCoreRangeIntersectRange(bufStart: number, bufCount: number, regStart: number, regCount: number): RangeIntersection | null {
+  if (bufStart <= regStart && bufStart + bufCount > regStart) {
+    return { bufOffset: regStart - bufStart, count: Math.min(regCount, bufStart + bufCount - regStart), registerOffset: 0 };
+  }
+  if (bufStart > regStart && bufStart < regStart + regCount) {
+    return { bufOffset: 0, count: Math.min(bufCount, regStart + regCount - bufStart), registerOffset: bufStart - regStart };
+  }
+  return null;
 }
 
 // ---- ioctl ------------------------------------------------------------------------------------------
@@ -275,6 +301,8 @@ function deviceReset(vdev: VfioPciCoreDevice): number {
   if (!vdev.resetWorks) throw new VfioError('EINVAL', `${vdev.bdf} has no reset method`);
   vdev.setPowerState(0);
   if (!vdev.tryResetFunction()) throw new VfioError('ENOTTY', `${vdev.bdf}: reset failed`);
+  // a migration driver's reset_done: back to RUNNING, streams over (the only way out of ERROR)
+  migrationReset(vdev);
   return 0;
 }
 
