@@ -8,7 +8,7 @@ import { VfioError } from './vfio/vfioError.js';
 import { VfioCore } from './vfio/vfioCore.js';
 import type { OpenOptions } from './vfio/vfioCore.js';
 import type { VfioDeviceFile } from './vfio/deviceFile.js';
-import type { DataStream } from './vfio/dataStream.js';
+import type { DataStream, DataStreamFile } from './vfio/dataStream.js';
 import type { Eventfd } from './fileTable.js';
 import { genericVfioPciDriver } from './vfio/vfioPciDriver.js';
 
