@@ -1,6 +1,6 @@
 import { L } from '../../../core/wasm.js';
 import { VFIO } from '../uapi/constants.js';
-import { DEVICE_INFO_MINSZ, decodeDeviceInfo, encodeDeviceInfo } from '../uapi/deviceInfo.js';
+import { DEVICE_INFO_MINSZ, DEVICE_INFO_SIZEOF, decodeDeviceInfo, encodeDeviceInfo } from '../uapi/deviceInfo.js';
 import { REGION_INFO_MINSZ, REGION_INFO_SIZEOF, decodeRegionInfo, encodeRegionInfo } from '../uapi/regionInfo.js';
 import { IRQ_INFO_MINSZ, decodeIrqInfo, encodeIrqInfo } from '../uapi/irqInfo.js';
 import { IRQ_SET_MINSZ, decodeIrqSet } from '../uapi/irqSet.js';
@@ -174,7 +174,10 @@ function getInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   info.flags = VFIO.DEVICE_FLAGS_PCI | (vdev.resetWorks ? VFIO.DEVICE_FLAGS_RESET : 0);
   info.numRegions = VFIO.PCI_NUM_REGIONS + vdev.regions.length;
   info.numIrqs = VFIO.PCI_NUM_IRQS;
-  encodeDeviceInfo(info, arg, 0, DEVICE_INFO_MINSZ);
+  // the kernel fills a zeroed struct (no capabilities: cap_offset 0) and copies min(argsz, sizeof) bytes
+  info.capOffset = 0;
+  info.pad = 0;
+  encodeDeviceInfo(info, arg, 0, Math.min(info.argsz, DEVICE_INFO_SIZEOF));
   return 0;
 }
 
@@ -209,9 +212,12 @@ function getRegionInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
         if (index === vdev.msixBar) caps.push(msixMappableCap());
       }
     }
-    // a variant that narrows what can be mapped publishes it as sparse areas
+    // a variant that narrows what can be mapped publishes it as sparse areas; a BAR it leaves as the
+    // core has it (one area, the whole BAR) reports exactly what plain vfio-pci reports
     const areas = vdev.ops.mmap && vdev.ops.mmap !== vfioPciCoreMmap ? vdev.ops.mmap(vdev, index) : null;
-    if (areas && size && barMmapSupported(vdev, index)) caps.unshift(sparseMmapCap(areas.map((a) => ({ offset: BigInt(a.offset), size: BigInt(a.size) }))));
+    if (areas && size && barMmapSupported(vdev, index) && !(areas.length === 1 && areas[0].offset === 0 && areas[0].size === size)) {
+      caps.unshift(sparseMmapCap(areas.map((a) => ({ offset: BigInt(a.offset), size: BigInt(a.size) }))));
+    }
   } else if (index === VFIO.PCI_ROM_REGION_INDEX) {
     info.flags = 0;
     const size = vdev.barLen(L.ROM_INDEX);
