@@ -21,8 +21,6 @@ import { migrationReset } from '../migration/transition.js';
 // vfio-pci-core's default ops (vfio_pci_core.c): a variant driver builds its ops table from these
 // and overrides what it needs.
 
-const PAGE = 4096;
-
 // ---- open / close -------------------------------------------------------------------------------
 
 export function vfioPciCoreOpenDevice(vdev: VfioPciCoreDevice): void {
@@ -181,13 +179,9 @@ function getInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   return 0;
 }
 
-/** Whether a BAR may be mmapped: memory, assigned, and at least a page or page aligned. */
+/** vdev->bar_mmap_supported: decided at open by vfio_pci_probe_mmaps (mmapProbe.ts). */
 function barMmapSupported(vdev: VfioPciCoreDevice, bar: number): boolean {
-  const fn = vdev.fn;
-  const k = fn.barKind(bar);
-  if (k !== L.BAR_MEM32 && k !== L.BAR_MEM64) return false;
-  const a = vdev.barAddress(bar);
-  return a !== 0 && (vdev.barLen(bar) >= PAGE || a % PAGE === 0);
+  return vdev.barMmapSupported[bar] === true;
 }
 
 function getRegionInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {

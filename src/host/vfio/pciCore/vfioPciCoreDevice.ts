@@ -11,6 +11,8 @@ import type { VfioPciRegion } from './regions.js';
 import { probeResetMethod, restoreState, saveState, doReset } from './reset.js';
 import type { SavedState } from './reset.js';
 import { VfioConfig } from './config/vfioConfig.js';
+import { probeMmaps, releaseMmaps } from './mmapProbe.js';
+import type { DummyResource } from './mmapProbe.js';
 
 /** A registered ioeventfd: writing `data` of `size` bytes at BAR `bar` + `pos` when `fd` fires. */
 export interface Ioeventfd {
@@ -42,6 +44,10 @@ export class VfioPciCoreDevice extends VfioDevice {
   msixOffset = 0;
   msixSize = 0;
   ioeventfds: Ioeventfd[] = [];
+  /** vdev->bar_mmap_supported, decided at open (vfio_pci_probe_mmaps) */
+  barMmapSupported: boolean[] = [];
+  /** the rest of the page of each mappable sub-page BAR, reserved while the device is open */
+  dummyResources: DummyResource[] = [];
   savedState: SavedState | null = null;
   /** VF token (PFs with SR-IOV) */
   vfToken: { uuid: Uint8Array | null; users: number } | null = null;
@@ -129,6 +135,8 @@ export class VfioPciCoreDevice extends VfioDevice {
     } else {
       this.msixBar = 0xff;
     }
+    // vfio_pci_core_finish_enable
+    probeMmaps(this);
   }
 
   disable(): void {
@@ -138,6 +146,7 @@ export class VfioPciCoreDevice extends VfioDevice {
     for (const e of this.ioeventfds) e.off();
     this.ioeventfds = [];
     this.config = null;
+    releaseMmaps(this);
     // bus master off, then back to the state saved at enable, reset if we can
     const cmd = this.hwConfigRead(PCI_COMMAND, 2);
     this.hwConfigWrite(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
