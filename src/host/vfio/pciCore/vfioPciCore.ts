@@ -255,8 +255,8 @@ function getIrqInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   info.flags = VFIO.IRQ_INFO_EVENTFD;
   info.count = vdev.irqs.count(info.index);
   if (info.index === VFIO.PCI_INTX_IRQ_INDEX) info.flags |= VFIO.IRQ_INFO_MASKABLE | VFIO.IRQ_INFO_AUTOMASKED;
-  else if (info.index === VFIO.PCI_MSI_IRQ_INDEX) info.flags |= VFIO.IRQ_INFO_NORESIZE;
-  // MSI-X vectors can be added while enabled (dynamic MSI-X), so no NORESIZE there
+  // every other index is NORESIZE, except MSI-X when vectors can be added while it is enabled
+  else if (info.index !== VFIO.PCI_MSIX_IRQ_INDEX || !vdev.hasDynMsix) info.flags |= VFIO.IRQ_INFO_NORESIZE;
   encodeIrqInfo(info, arg, 0, IRQ_INFO_MINSZ);
   return 0;
 }

@@ -43,6 +43,11 @@ export class VfioPciCoreDevice extends VfioDevice {
   msixBar = 0xff;
   msixOffset = 0;
   msixSize = 0;
+  /**
+   * vdev->has_dyn_msix: MSI-X vectors can be allocated while MSI-X is enabled (pci_msix_can_alloc_dyn,
+   * true for the x86 MSI domain), so SET_IRQS may add vectors and GET_IRQ_INFO omits NORESIZE
+   */
+  hasDynMsix = false;
   ioeventfds: Ioeventfd[] = [];
   /** vdev->bar_mmap_supported, decided at open (vfio_pci_probe_mmaps) */
   barMmapSupported: boolean[] = [];
@@ -132,8 +137,10 @@ export class VfioPciCoreDevice extends VfioDevice {
       this.msixBar = table & 7;
       this.msixOffset = table & ~7;
       this.msixSize = ((flags & 0x7ff) + 1) * 16;
+      this.hasDynMsix = true;
     } else {
       this.msixBar = 0xff;
+      this.hasDynMsix = false;
     }
     // vfio_pci_core_finish_enable
     probeMmaps(this);
