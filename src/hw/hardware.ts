@@ -5,6 +5,8 @@ import { Bridge } from './bridge.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT, CONFIG_DATA_PORT, decodeCf8, decodeEcam } from './configMechanism.js';
 import type { DeviceModel } from './deviceModel.js';
 import { GenericEndpoint } from './devices/genericEndpoint.js';
+import { addVirtioNet } from './devices/virtio/virtioNetPf.js';
+import type { VirtioNetOptions, VirtioNetPf } from './devices/virtio/virtioNetPf.js';
 import { addDmaEngine } from './devices/dmaEngine/addDmaEngine.js';
 import type { DmaEngineOptions } from './devices/dmaEngine/dmaEngineSpec.js';
 import type { EndpointLayout } from './endpointConfig.js';
@@ -118,6 +120,14 @@ export class Hardware {
   /** The migratable sample device (src/hw/devices/dmaEngine): `dmaEngineOf(fn)` reaches its model. */
   addDmaEngine(bdf: string, options?: DmaEngineOptions): PciFunction {
     return addDmaEngine(this, bdf, options);
+  }
+
+  /**
+   * A virtio-net PF (1af4:1041) with SR-IOV (totalVfs VFs, default 4) and an administration virtqueue;
+   * `pf.uplink` is its embedded switch's way out (src/hw/devices/virtio).
+   */
+  addVirtioNet(bdf: string, options?: VirtioNetOptions): VirtioNetPf {
+    return addVirtioNet(this, bdf, options);
   }
 
   /**
