@@ -1,9 +1,10 @@
 import { L, mem } from '../../../core/wasm.js';
-import type { Eventfd } from '../../fileTable.js';
+import { Eventfd } from '../../fileTable.js';
 import { MSI_ADDRESS_BASE } from '../../irqDomain.js';
 import { VFIO } from '../uapi/constants.js';
 import { VfioError } from '../vfioError.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
+import { virqfdEnable } from './virqfd.js';
 import {
   PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_MSI_ADDRESS_HI, PCI_MSI_ADDRESS_LO, PCI_MSI_DATA_32, PCI_MSI_DATA_64, PCI_MSI_FLAGS,
   PCI_MSI_FLAGS_64BIT, PCI_MSI_FLAGS_ENABLE, PCI_MSIX_ENTRY_SIZE, PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE,
@@ -35,6 +36,8 @@ export class VfioPciIrqs {
   ctx = new Map<number, IrqCtx>();
   /** MSI: the power-of-two vector count enabled (msi_qmax is log2 of it) */
   msiQmax = 0;
+  /** MSI: vectors allocated at enable (the descriptor's nvec_used); no more can be added */
+  msiNvec = 0;
   /** INTx Disable as the user sees it in vconfig (virq_disabled) */
   virqDisabled = false;
   /** eventfd that unmasks INTx when signalled (an irqfd resampler) */
@@ -71,10 +74,12 @@ export class VfioPciIrqs {
     }
   }
 
+  /** eventfd_ctx_fdget: EBADF when nothing is open at `fd`, EINVAL when the file is no eventfd. */
   private eventfd(fd: number): Eventfd {
     const f = this.vdev.vfio.files.get(fd);
-    if (!f || !('signal' in f)) throw new VfioError('EBADF', `fd ${fd} is not an eventfd`);
-    return f as Eventfd;
+    if (!f) throw new VfioError('EBADF', `fd ${fd} is not open`);
+    if (!(f instanceof Eventfd)) throw new VfioError('EINVAL', `fd ${fd} is not an eventfd`);
+    return f;
   }
 
   // ---- SET_IRQS dispatch (vfio_pci_set_irqs_ioctl) ----------------------------------------
@@ -158,13 +163,17 @@ export class VfioPciIrqs {
       if (data![0]) this.intxUnmask();
     } else {
       const fd = data![0];
-      this.intxUnmaskOff?.();
-      this.intxUnmaskOff = null;
-      this.intxUnmaskFd = null;
       if (fd >= 0) {
+        // vfio_virqfd_enable: the fd is checked first, then one irqfd at a time (a closed one is gone)
         const efd = this.eventfd(fd);
+        if (this.intxUnmaskFd && !this.intxUnmaskFd.closed) throw new VfioError('EBUSY', 'an INTx unmask eventfd is already installed');
+        this.intxUnmaskOff?.();
         this.intxUnmaskFd = efd;
-        this.intxUnmaskOff = efd.onSignal(() => this.intxUnmask());
+        this.intxUnmaskOff = virqfdEnable(efd, () => this.intxUnmask());
+      } else {
+        this.intxUnmaskOff?.();
+        this.intxUnmaskOff = null;
+        this.intxUnmaskFd = null;
       }
     }
   }
@@ -185,7 +194,13 @@ export class VfioPciIrqs {
       return;
     }
     if (this.type !== 'intx') throw new VfioError('EINVAL', 'INTx is not enabled');
-    if (dataType === VFIO.IRQ_SET_DATA_NONE || (dataType === VFIO.IRQ_SET_DATA_BOOL && data![0])) this.ctx.get(0)!.trigger?.signal();
+    // vfio_send_intx_eventfd: nothing while the user has INTx disabled
+    if (dataType === VFIO.IRQ_SET_DATA_NONE || (dataType === VFIO.IRQ_SET_DATA_BOOL && data![0])) this.sendIntxEventfd();
+  }
+
+  /** vfio_send_intx_eventfd */
+  private sendIntxEventfd(): void {
+    if (this.type === 'intx' && !this.virqDisabled) this.ctx.get(0)?.trigger?.signal();
   }
 
   private intxEnable(): void {
@@ -214,13 +229,17 @@ export class VfioPciIrqs {
     if (!asserted || !c || c.masked) return;
     c.masked = true;
     this.setHwIntxDisable(true);
-    c.trigger?.signal();
+    this.sendIntxEventfd();
   }
 
   /** vfio_pci_intx_mask */
   intxMask(): void {
     const c = this.ctx.get(0);
-    if (this.type !== 'intx' || !c) return;
+    if (this.type !== 'intx' || !c) {
+      // masking from config space (INTx Disable) when INTx is not in use: the physical bit follows
+      this.setHwIntxDisable(true);
+      return;
+    }
     if (!c.masked) {
       c.masked = true;
       this.setHwIntxDisable(true);
@@ -230,7 +249,11 @@ export class VfioPciIrqs {
   /** vfio_pci_intx_unmask: unmask unless the user disabled INTx; a still-pending line fires again. */
   intxUnmask(): void {
     const c = this.ctx.get(0);
-    if (this.type !== 'intx' || !c || !c.masked || this.virqDisabled) return;
+    if (this.type !== 'intx' || !c) {
+      this.setHwIntxDisable(false);
+      return;
+    }
+    if (!c.masked || this.virqDisabled) return;
     c.masked = false;
     this.setHwIntxDisable(false);
     const st = this.fn.configRead(PCI_STATUS, 2);
@@ -262,9 +285,18 @@ export class VfioPciIrqs {
     if (!(this.type === type || this.type === 'none')) throw new VfioError('EINVAL', `another interrupt type (${this.type}) is enabled`);
     if (dataType === VFIO.IRQ_SET_DATA_EVENTFD) {
       const fds = data!;
-      // resolve every eventfd before changing anything, so a bad fd leaves the state as it was
-      const efds = fds.map((fd) => (fd >= 0 ? this.eventfd(fd) : null));
       const enabling = this.type !== type;
+      // pci_alloc_irq_vectors(pdev, 1, start + count): no vectors at all is -ERANGE
+      if (enabling && start + count < 1) throw new VfioError('ERANGE', `cannot enable ${type} with 0 vectors`);
+      // check every vector in order before changing anything (the kernel fails at the first bad one and
+      // unwinds; here a failed call leaves the earlier vectors as they were): an MSI block cannot grow
+      // (pci_irq_vector fails past nvec_used), and each fd must be an eventfd
+      const nvec = enabling ? start + count : this.msiNvec;
+      const efds = fds.map((fd, i) => {
+        if (fd < 0) return null;
+        if (type === 'msi' && start + i >= nvec) throw new VfioError('EINVAL', `MSI vector ${start + i} was not allocated (${nvec} enabled)`);
+        return this.eventfd(fd);
+      });
       if (enabling) this.msiEnable(type, start + count);
       try {
         for (let i = 0; i < efds.length; i++) this.setVector(start + i, efds[i]);
@@ -290,6 +322,7 @@ export class VfioPciIrqs {
       // the kernel allocates a power of two and records msi_qmax = log2
       const qmax = Math.ceil(Math.log2(Math.max(1, nvec)));
       this.msiQmax = qmax;
+      this.msiNvec = nvec;
       const flags = fn.configRead(cap + PCI_MSI_FLAGS, 2);
       const is64 = (flags & PCI_MSI_FLAGS_64BIT) !== 0;
       // one block of 2^qmax host vectors with consecutive data values, base aligned to the block
