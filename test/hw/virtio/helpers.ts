@@ -80,13 +80,13 @@ export function transmit(hw: Hardware, d: NetDriver, frame: Uint8Array, kick = t
 
 /** The frames the device put in the receive queue since the last call (header stripped); buffers are reposted. */
 export function received(hw: Hardware, d: NetDriver, repost = true): Uint8Array[] {
-  return d.rx.takeUsed().map((u) => {
+  const done = d.rx.takeUsed().map((u) => {
     const addr = d.rxAddr.get(u.head)!;
     d.rxAddr.delete(u.head);
-    const f = hw.memory.read(addr + d.hdr, u.len - d.hdr);
-    if (repost) d.rxAddr.set(d.rx.add([{ addr, len: 2048, write: true }]), addr);
-    return f;
+    return { addr, frame: hw.memory.read(addr + d.hdr, u.len - d.hdr) };
   });
+  if (repost) for (const { addr } of done) d.rxAddr.set(d.rx.add([{ addr, len: 2048, write: true }]), addr);
+  return done.map((x) => x.frame);
 }
 
 /** A minimal Ethernet frame: dst, src, ethertype 0x88b5 (local experimental) and a payload. */
