@@ -11,7 +11,20 @@ export interface VconfigAccess {
 
 const TWO32 = 2 ** 32;
 
-/** One host resource (struct resource of a BAR or the ROM): where the host put it and how big it is. */
+/**
+ * A BAR or ROM resource as the host PCI core holds it (struct resource in pci_dev->resource[]);
+ * the shape of src/host/pciCore.ts's PciResource, so pdev.resources can be passed as is.
+ */
+export interface HostBarResource {
+  kind: 'io' | 'mem';
+  size: number;
+  is64: boolean;
+  prefetch: boolean;
+  /** the assigned address; null or 0: not assigned (the user sees the BAR unimplemented) */
+  start: number | null;
+}
+
+/** One host resource: where the host put it and how big it is. */
 interface Resource {
   start: number;
   len: number;
@@ -33,8 +46,12 @@ export class BarVirtualizer {
     private readonly vc: VconfigAccess,
   ) {}
 
-  /** Records the real registers and the host resources (at vfio_config_init time). */
-  record(): void {
+  /**
+   * Records the real registers (at vfio_config_init time) and the host resources: given by the
+   * host PCI core, or else read from the hardware (the address each BAR holds now, its size and
+   * type), which is the same thing for a function whose BARs the host programmed.
+   */
+  record(resources?: readonly (HostBarResource | null | undefined)[]): void {
     const fn = this.fn;
     this.rbar.length = 0;
     this.res.length = 0;
@@ -42,6 +59,13 @@ export class BarVirtualizer {
       const reg = i === L.ROM_INDEX ? PCI_ROM_ADDRESS : PCI_BASE_ADDRESS_0 + 4 * i;
       const raw = fn.configRead(reg, 4);
       this.rbar.push(raw);
+      if (resources) {
+        const r = resources[i];
+        const start = r && r.start ? r.start : 0;
+        const flags = !r ? 0 : r.kind === 'io' ? PCI_BASE_ADDRESS_SPACE_IO : (r.prefetch ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0) | (r.is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0);
+        this.res.push({ start, len: start && r ? r.size : 0, flags });
+        continue;
+      }
       const kind = fn.barKind(i);
       const start = kind === L.BAR_NONE || kind === L.BAR_MEM64_HI ? 0 : Math.max(0, fn.barBase(i));
       let flags = 0;

@@ -6,7 +6,7 @@ import {
 } from '../../../../hw/pciRegs.js';
 import { VfioError } from '../../vfioError.js';
 import { BarVirtualizer } from './barVirt.js';
-import type { VconfigAccess } from './barVirt.js';
+import type { HostBarResource, VconfigAccess } from './barVirt.js';
 import { walkCapChains } from './capChain.js';
 import type { ChainResult } from './capChain.js';
 import type { ConfigReader } from './capLengths.js';
@@ -22,6 +22,11 @@ export interface VfioConfigOptions {
   ids?: { vendor: number; device: number };
   /** INTx hidden from the user: pin reads 0, INTx Disable kept set on BAR restore (vdev->nointx) */
   nointx?: boolean;
+  /**
+   * pci_dev->resource[0..6] (BAR0-5, ROM) from the host PCI core: where the host assigned each BAR
+   * and how big it is. Default: read from the hardware registers as they are at init().
+   */
+  resources?: readonly (HostBarResource | null | undefined)[];
   hooks: VfioConfigHooks;
 }
 
@@ -57,6 +62,7 @@ export class VfioConfig implements VconfigAccess {
   virqDisabled = false;
   private readonly hooks: VfioConfigHooks;
   private readonly ids: { vendor: number; device: number };
+  private readonly resources: readonly (HostBarResource | null | undefined)[] | undefined;
   private readonly vconfig: number;
   private readonly hwVal: number;
   /** Max_Read_Request_Size in vconfig before the latest write (vfio_exp_config_write's readrq) */
@@ -72,6 +78,7 @@ export class VfioConfig implements VconfigAccess {
     this.noCommandMemory = this.isVirtfn;
     this.hooks = opts.hooks;
     this.ids = opts.ids ?? { vendor: fn.vendorId, device: fn.deviceId };
+    this.resources = opts.resources;
     this.vconfig = fn.base + L.VCONFIG;
     this.hwVal = fn.base + L.META + L.M_VFIO_HWVAL;
     this.size = cfgSpaceSize(fn);
@@ -102,7 +109,7 @@ export class VfioConfig implements VconfigAccess {
     const rd: ConfigReader = (off, size) => fn.configRead(off, size);
     for (let off = 0; off < R.PCI_STD_HEADER_SIZEOF; off += 4) this.vcWrite(off, 4, rd(off, 4));
 
-    this.bars.record();
+    this.bars.record(this.resources);
     if (this.isVirtfn) {
       this.vcWrite(PCI_VENDOR_ID, 2, this.ids.vendor);
       this.vcWrite(PCI_DEVICE_ID, 2, this.ids.device);
