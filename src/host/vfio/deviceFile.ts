@@ -63,6 +63,10 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
       if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no read op`);
       checkOffset(offset);
       if (!Number.isInteger(length) || length < 0) throw new VfioError('EINVAL', `read length ${length} is not a byte count`);
+      // vfio_pci_core_read returns 0 for count 0 before looking at the offset; every driver here ends
+      // in it, so the file answers that itself (variants may still call the core with 0 bytes to
+      // get its checks)
+      if (length === 0) return new Uint8Array(0);
       return op(this.vdev, offset, length);
     } catch (e) {
       throw asVfioError(e, 'read');
@@ -76,6 +80,7 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
       if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no write op`);
       checkOffset(offset);
       if (!(data instanceof Uint8Array)) throw new VfioError('EFAULT', 'write data must be a Uint8Array');
+      if (data.length === 0) return 0; // vfio_pci_core_write, as for read
       return op(this.vdev, offset, data);
     } catch (e) {
       throw asVfioError(e, 'write');
