@@ -1,6 +1,9 @@
 import { L } from '../../../core/wasm.js';
 import type { PciFunction } from '../../../hw/pciFunction.js';
-import { PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_MSIX_FLAGS, PCI_MSIX_TABLE, PCI_PM_CTRL } from '../../../hw/pciRegs.js';
+import {
+  PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_MSIX_FLAGS, PCI_MSIX_TABLE, PCI_PM_CTRL,
+  PCI_PM_CTRL_NO_SOFT_RESET,
+} from '../../../hw/pciRegs.js';
 import type { PciDev } from '../../pciDriver.js';
 import { VfioDevice } from '../vfioDevice.js';
 import type { VfioSubsystem } from '../vfioDevice.js';
@@ -54,6 +57,8 @@ export class VfioPciCoreDevice extends VfioDevice {
   /** the rest of the page of each mappable sub-page BAR, reserved while the device is open */
   dummyResources: DummyResource[] = [];
   savedState: SavedState | null = null;
+  /** vdev->pm_save: config saved on the way into D3hot of a device that soft-resets on the way out */
+  pmSave: SavedState | null = null;
   /** VF token (PFs with SR-IOV) */
   vfToken: { uuid: Uint8Array | null; users: number } | null = null;
 
@@ -180,12 +185,26 @@ export class VfioPciCoreDevice extends VfioDevice {
     return true;
   }
 
-  /** vfio_pci_set_power_state: the user's PM writes are performed by the host. */
+  /**
+   * vfio_pci_set_power_state: the user's PM writes are performed by the host. As pci_set_power_state,
+   * nothing happens when the device is already in `state`. A device without No_Soft_Reset loses its
+   * config on D3hot -> D0, so its state is saved on the way in and restored on the way out
+   * (needs_pm_restore, pm_save).
+   */
   setPowerState(state: number): void {
     const pm = this.fn.capOffset(L.M_PM_CAP);
     if (!pm) return;
     const csr = this.fn.configRead(pm + PCI_PM_CTRL, 2);
-    this.hwConfigWrite(pm + PCI_PM_CTRL, 2, (csr & ~3) | (state & 3));
+    const current = csr & 3;
+    const next = state & 3;
+    if (current === next) return;
+    const needsPmRestore = (csr & PCI_PM_CTRL_NO_SOFT_RESET) === 0;
+    if (needsPmRestore && current < 3 && next === 3) this.pmSave = saveState(this.fn);
+    this.hwConfigWrite(pm + PCI_PM_CTRL, 2, (csr & ~3) | next);
+    if (needsPmRestore && current === 3 && next === 0 && this.pmSave) {
+      restoreState(this.vfio.hw, this.fn, this.pmSave);
+      this.pmSave = null;
+    }
   }
 
   /** Device-specific region (vfio_pci_core_register_dev_region); returns its region index. */
