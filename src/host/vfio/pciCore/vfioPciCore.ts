@@ -13,6 +13,7 @@ import type { VfioDeviceOps, MmapArea } from '../vfioDeviceOps.js';
 import { splitOffset } from '../deviceFile.js';
 import { vfioCheckFeature } from '../vfioMain.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
+import type { VfioConfig } from './config/vfioConfig.js';
 import { VFIO_PCI_IOEVENTFD_MAX } from './vfioPciCoreDevice.js';
 import { forEachPiece, getLe, putLe } from './regions.js';
 import { hotResetInfo, hotReset } from './hotReset.js';
@@ -47,7 +48,7 @@ export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf:
   if (index >= regionCount(vdev)) throw new VfioError('EINVAL', `region index ${index} does not exist`);
   switch (index) {
     case VFIO.PCI_CONFIG_REGION_INDEX:
-      return vdev.config!.rw(pos, buf, isWrite);
+      return (!isWrite && configReadPiece(vdev.config!, pos, buf)) || vdev.config!.rw(pos, buf, isWrite);
     case VFIO.PCI_ROM_REGION_INDEX:
       if (isWrite) throw new VfioError('EINVAL', 'the ROM region is read-only');
       return barRw(vdev, L.ROM_INDEX, pos, buf, false);
@@ -57,6 +58,28 @@ export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf:
       if (index < 6) return barRw(vdev, index, pos, buf, isWrite);
       return vdev.regions[index - VFIO.PCI_NUM_REGIONS].rw(vdev, pos, buf, isWrite);
   }
+}
+
+/**
+ * The read fast path: a naturally aligned read of 1, 2 or 4 bytes inside config space is answered
+ * with one VfioConfig.read. Where vfio_pci_config_rw would cut it at a capability boundary, each
+ * piece is the same side-effect-free per-byte merge (hw & ~virt) | (vconfig & virt) in the wasm
+ * core, so the bytes are the same; the pieces only matter for writes. Returns 0 (take the general
+ * path, errors included) for anything else.
+ */
+function configReadPiece(cfg: VfioConfig, pos: number, buf: Uint8Array): number {
+  const len = buf.length;
+  if ((len !== 4 && len !== 2 && len !== 1) || (pos & (len - 1)) !== 0 || pos + len > cfg.size) return 0;
+  const v = cfg.read(pos, len);
+  buf[0] = v;
+  if (len > 1) {
+    buf[1] = v >>> 8;
+    if (len > 2) {
+      buf[2] = v >>> 16;
+      buf[3] = v >>> 24;
+    }
+  }
+  return len;
 }
 
 /** vfio_pci_bar_rw with vfio_pci_core_do_io_rw: bounded, chunked, MSI-X table excluded. */

@@ -1,0 +1,65 @@
+// The config read fast path of vfio-pci-core (one VfioConfig.read for a naturally aligned 1/2/4-byte
+// read) must answer byte for byte what the chunked vfio_pci_config_rw path answers, including the
+// dwords a capability boundary cuts in two. And the bigint offset split must agree with the number one.
+import { describe, expect, it } from 'vitest';
+import { createEmulator } from '../../../src/emulator.js';
+import { splitOffset } from '../../../src/host/vfio/deviceFile.js';
+import type { VfioPciCoreDevice } from '../../../src/host/vfio/pciCore/vfioPciCoreDevice.js';
+import { VFIO } from '../../../src/host/vfio/uapi/constants.js';
+import { regionOffset } from '../../../src/vmm/vfioClient.js';
+
+const BDF = '0000:00:04.0';
+
+describe('config read fast path', () => {
+  it('every aligned 1/2/4-byte read through the file equals the chunked config rw', async () => {
+    const emu = await createEmulator();
+    emu.hw.addEndpoint(BDF, {
+      vendorId: 0x1af4,
+      deviceId: 0x1041,
+      classCode: 0x020000,
+      interruptPin: 1,
+      bars: [{ kind: 'mem32', size: 0x1000 }, { kind: 'io', size: 0x40 }, { kind: 'mem64', size: 0x4000, prefetchable: true }],
+      romSize: 0x800,
+      // MSI of 10 bytes and a vendor capability of 7 bytes leave dwords shared by two map entries
+      capabilities: [{ id: 'pm' }, { id: 'msi', vectors: 2 }, { id: 'vendor', length: 7 }, { id: 'msix', vectors: 4, tableBar: 2, tableOffset: 0, pbaBar: 2, pbaOffset: 0x1000 }, { id: 'pcie', flr: true }],
+      extendedCapabilities: [{ id: 'aer' }, { id: 'dsn', serial: 0x0123456789abcdefn }],
+    });
+    emu.host.driverOverride(BDF, 'vfio-pci');
+    emu.host.bind(BDF, 'vfio-pci');
+    const file = emu.host.openDevice(BDF);
+    const cfg = (emu.host.pciDev(BDF).driverData as VfioPciCoreDevice).config!;
+    // make vconfig differ from hardware in places: BAR sizing, command, interrupt line
+    file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 0x10), Uint8Array.of(0xff, 0xff, 0xff, 0xff));
+    file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 0x3c), Uint8Array.of(0x0a));
+    file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 0x04), Uint8Array.of(0x06, 0x04));
+    let mismatches = 0;
+    let compared = 0;
+    for (const size of [1, 2, 4]) {
+      for (let off = 0; off + size <= cfg.size; off += size) {
+        const ref = new Uint8Array(size);
+        expect(cfg.rw(off, ref, false)).toBe(size);
+        const big = file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, off), size);
+        const num = file.read((VFIO.PCI_CONFIG_REGION_INDEX * 2 ** 40 + off) as unknown as bigint, size);
+        compared++;
+        if (big.length !== size || num.length !== size || big.some((b, i) => b !== ref[i] || num[i] !== b)) mismatches++;
+      }
+    }
+    expect(cfg.size).toBe(4096);
+    expect(compared).toBe(4096 + 2048 + 1024);
+    expect(mismatches).toBe(0);
+    // the general path still answers unaligned and odd-length reads, and the bounds
+    expect(Array.from(file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 1), 3))).toEqual([0x1a, 0x41, 0x10]);
+    expect(() => file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 4094), 4)).toThrow(expect.objectContaining({ code: 'EFAULT' }));
+    expect(() => file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 4096), 4)).toThrow(expect.objectContaining({ code: 'EFAULT' }));
+  });
+
+  it('splitOffset: bigint and number offsets give the same index and position', () => {
+    const cases: [number, number][] = [[0, 0], [7, 0], [7, 0xffc], [0, 2 ** 40 - 1], [9, 0x123456789], [255, 2 ** 32], [8191, 2 ** 40 - 1]];
+    for (const [index, pos] of cases) {
+      expect(splitOffset((BigInt(index) << 40n) | BigInt(pos))).toEqual([index, pos]);
+      expect(splitOffset(index * 2 ** 40 + pos)).toEqual([index, pos]);
+    }
+    // the top of the u64 range: index bits up to 63
+    expect(splitOffset((1n << 64n) - 1n)).toEqual([2 ** 24 - 1, 2 ** 40 - 1]);
+  });
+});
