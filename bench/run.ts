@@ -29,12 +29,14 @@ import type { CaseReport, SuiteReport } from './harness.js';
 import { fmtNs, RESULTS_DIR } from './harness.js';
 import * as msix from './msix.js';
 import * as scan from './scan.js';
+import * as virtioDatapath from './virtioDatapath.js';
 import * as vfio from './vfio.js';
 
 const SUITES: { name: string; run: () => Promise<SuiteReport> }[] = [
   { name: configAccess.SUITE, run: configAccess.run },
   { name: scan.SUITE, run: scan.run },
   { name: msix.SUITE, run: msix.run },
+  { name: virtioDatapath.SUITE, run: virtioDatapath.run },
   { name: vfio.SUITE, run: vfio.run },
 ];
 
@@ -98,6 +100,14 @@ function goals(reports: SuiteReport[]): Goal[] {
       goal: `virtualized config read (${vfio.CONFIG_READ_CASE}) within 3x of ${vfio.HW_CONFIG_READ_CASE}`,
       measured: `${v.ratio.toFixed(2)}x (${fmtNs(v.virt.nsPerAccess)} vs ${fmtNs(v.hw.nsPerAccess)} ns/access)`,
       pass: v.ratio <= 3,
+    });
+  }
+  const vd = find(virtioDatapath.SUITE, virtioDatapath.VF_UPLINK_64_CASE);
+  if (vd) {
+    out.push({
+      goal: `at least 1 million 64-byte frames per second VF -> uplink (${virtioDatapath.VF_UPLINK_64_CASE})`,
+      measured: `${(1e3 / vd.nsPerAccess).toFixed(2)} Mframes/s (${fmtNs(vd.nsPerAccess)} ns/frame)`,
+      pass: vd.nsPerAccess <= 1000,
     });
   }
   return out;

@@ -1,7 +1,25 @@
-/** Something that can take an Ethernet frame from the switch; false if it had to drop it. */
+/**
+ * Something that can take an Ethernet frame from the switch; false if it had to drop it. The frame
+ * is borrowed: it may be a view of the sender's buffer in guest memory, valid only during the call,
+ * so a port that keeps it copies it.
+ */
 export interface SwitchPort {
   readonly name: string;
   receiveFrame(frame: Uint8Array): boolean;
+}
+
+/** The low 30 bits of a MAC address (6 bytes from `off`): a small-integer key for the lookup table. */
+function macLow(b: Uint8Array, off: number): number {
+  return ((b[off + 2] & 0x3f) << 24) | (b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5];
+}
+
+function macHigh(b: Uint8Array, off: number): number {
+  return (b[off] << 10) | (b[off + 1] << 2) | (b[off + 2] >> 6);
+}
+
+interface MacEntry {
+  high: number;
+  port: SwitchPort;
 }
 
 /** 48-bit MAC address (6 bytes from `off`) as a number key. */
@@ -36,15 +54,21 @@ export interface SwitchStats {
 export class Uplink implements SwitchPort {
   readonly name = 'uplink';
   private receiver: ((frame: Uint8Array) => void) | null = null;
+  private zeroCopy = false;
   /** frames that left the switch with nothing attached */
   unattachedDrops = 0;
 
   constructor(private readonly sw: NetSwitch) {}
 
-  /** Receives every frame that leaves through the uplink (the frame is the receiver's to keep). */
-  attach(receiver: (frame: Uint8Array) => void): void {
+  /**
+   * Receives every frame that leaves through the uplink. The frame is the receiver's to keep; with
+   * `zeroCopy` it is instead a view of the sender's buffer in guest memory, valid only during the
+   * call (no copy per frame: for receivers that look at the frame and let it go).
+   */
+  attach(receiver: (frame: Uint8Array) => void, options: { zeroCopy?: boolean } = {}): void {
     if (typeof receiver !== 'function') throw new TypeError('uplink.attach needs a function (frame: Uint8Array) => void');
     this.receiver = receiver;
+    this.zeroCopy = options.zeroCopy === true;
   }
 
   detach(): void {
@@ -67,7 +91,7 @@ export class Uplink implements SwitchPort {
       this.unattachedDrops++;
       return false;
     }
-    r(frame);
+    r(this.zeroCopy ? frame : frame.slice());
     return true;
   }
 }
@@ -83,8 +107,9 @@ export class NetSwitch {
   readonly uplink: Uplink;
   readonly stats: SwitchStats = { forwarded: 0, flooded: 0, toUplink: 0, dropped: 0 };
   private readonly ports: SwitchPort[] = [];
-  private readonly byMac = new Map<number, SwitchPort>();
-  private readonly macOf = new Map<SwitchPort, number>();
+  /** low 30 bits of the MAC -> the ports with such an address (usually one) */
+  private readonly byMac = new Map<number, MacEntry[]>();
+  private readonly macOf = new Map<SwitchPort, Uint8Array>();
 
   constructor() {
     this.uplink = new Uplink(this);
@@ -99,22 +124,38 @@ export class NetSwitch {
   disconnect(port: SwitchPort): void {
     const i = this.ports.indexOf(port);
     if (i >= 0) this.ports.splice(i, 1);
-    const k = this.macOf.get(port);
-    if (k !== undefined && this.byMac.get(k) === port) this.byMac.delete(k);
-    this.macOf.delete(port);
+    this.unlearn(port);
   }
 
-  /** The port's device changed its MAC address. */
+  /** The port's device changed its MAC address; the newest owner of an address wins it. */
   setMac(port: SwitchPort, mac: Uint8Array): void {
-    const old = this.macOf.get(port);
-    if (old !== undefined && this.byMac.get(old) === port) this.byMac.delete(old);
-    const k = macKey(mac);
-    this.macOf.set(port, k);
-    this.byMac.set(k, port);
+    this.unlearn(port);
+    const m = mac.slice(0, 6);
+    this.macOf.set(port, m);
+    const key = macLow(m, 0);
+    const high = macHigh(m, 0);
+    const list = (this.byMac.get(key) ?? []).filter((e) => e.high !== high);
+    list.unshift({ high, port });
+    this.byMac.set(key, list);
   }
 
-  portFor(mac: Uint8Array): SwitchPort | undefined {
-    return this.byMac.get(macKey(mac));
+  private unlearn(port: SwitchPort): void {
+    const old = this.macOf.get(port);
+    if (old === undefined) return;
+    this.macOf.delete(port);
+    const key = macLow(old, 0);
+    const list = this.byMac.get(key)?.filter((e) => e.port !== port) ?? [];
+    if (list.length > 0) this.byMac.set(key, list);
+    else this.byMac.delete(key);
+  }
+
+  /** The port with unicast address `mac` (6 bytes at `off`), if a function has it. */
+  portFor(mac: Uint8Array, off = 0): SwitchPort | undefined {
+    const list = this.byMac.get(macLow(mac, off));
+    if (list === undefined) return undefined;
+    const high = macHigh(mac, off);
+    for (let i = 0; i < list.length; i++) if (list[i].high === high) return list[i].port;
+    return undefined;
   }
 
   /** Forwards a frame that came in on `from`; returns whether at least one port took it. */
@@ -130,7 +171,7 @@ export class NetSwitch {
       if (from !== this.uplink && this.uplink.receiveFrame(frame)) taken = true;
       return taken;
     }
-    const to = this.byMac.get(macKey(frame));
+    const to = this.portFor(frame, 0);
     if (to !== undefined) {
       if (to === from) {
         this.stats.dropped++;

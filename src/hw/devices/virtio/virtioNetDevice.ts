@@ -345,8 +345,9 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
       if (total >= 14 && total <= MAX_FRAME) {
         const a0 = q.segAddr[0];
         const l0 = q.segLen[0];
-        if (l0 >= hdr + total) frame = bytes.slice(a0 + hdr, a0 + hdr + total);
-        else if (l0 === hdr && q.segCount > 1 && q.segLen[1] >= total) frame = bytes.slice(q.segAddr[1], q.segAddr[1] + total);
+        // the switch borrows the frame: a view of the buffer when it is contiguous
+        if (l0 >= hdr + total) frame = bytes.subarray(a0 + hdr, a0 + hdr + total);
+        else if (l0 === hdr && q.segCount > 1 && q.segLen[1] >= total) frame = bytes.subarray(q.segAddr[1], q.segAddr[1] + total);
         else {
           frame = new Uint8Array(total);
           q.readChain(frame, hdr, total);
