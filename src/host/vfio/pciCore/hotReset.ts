@@ -40,23 +40,30 @@ export function hotResetInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   const devices = affected.map((f) => {
     const pdev = vdev.vfio.pciDevOf(f);
     const other = pdev ? vdev.vfio.vfioDeviceOf(pdev) : undefined;
+    // vfio_pci_fill_devs with vfio_iommufd_get_dev_id: a set member bound to the caller's context has
+    // its devid; one nobody opened counts as owned (-ENOENT: the kernel's case of an iommu group the
+    // context owns; the emulator has no iommu groups and treats every unopened member so, as the hot
+    // reset itself does); anything else, or a function outside the set, is not owned
     let id: number = VFIO.PCI_DEVID_NOT_OWNED;
     if (other && other.devSet === vdev.devSet && ctx) {
       const devId = ctx.devId(other);
       if (devId !== undefined) id = devId;
+      else if (other.openCount === 0) id = VFIO.PCI_DEVID_OWNED;
     }
     if (id === VFIO.PCI_DEVID_NOT_OWNED) flags &= ~VFIO.PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
     return { id: id >>> 0, segment: 0, bus: f.bus.number, devfn: f.devfn };
   });
-  hdr.flags = flags;
   hdr.count = devices.length;
   if (hdr.argsz < pciHotResetInfoArgsz(devices.length)) {
-    // the kernel still copies the header out, so the caller learns how many entries it needs
+    // the kernel still copies the header out (flags still 0), so the caller learns how many entries it needs
+    hdr.flags = 0;
     encodePciHotResetInfo(hdr, arg, 0, PCI_HOT_RESET_INFO_MINSZ);
     throw new VfioError('ENOSPC', `room for ${devices.length} dependent devices is needed`);
   }
-  encodePciHotResetInfo(hdr, arg, 0, PCI_HOT_RESET_INFO_MINSZ);
+  hdr.flags = flags;
+  // devices first: a buffer too short for them is EFAULT with nothing written (copy_to_user order)
   encodePciDependentDevices(arg, devices);
+  encodePciHotResetInfo(hdr, arg, 0, PCI_HOT_RESET_INFO_MINSZ);
   return 0;
 }
 

@@ -152,6 +152,9 @@ export class VfioPciCoreDevice extends VfioDevice {
   }
 
   disable(): void {
+    // vfio_pci_core_disable starts by bringing the device back to D0
+    this.setPowerState(0);
+    this.pmSave = null;
     this.irqs.disableAll();
     for (const r of this.regions) r.release?.(this);
     this.regions = [];
