@@ -168,6 +168,8 @@ export class Hardware {
     const { bus, device, fn } = this.place(bdf);
     const sec = checkInt(spec?.secondaryBus, 1, 255, 'secondaryBus');
     if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
+    // bus numbers grow downstream: a bridge's range [secondary, subordinate] must hold its children's
+    if (sec <= bus.number) throw new Error(`secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
     const slot = mem.allocSlot();
     let br: Bridge;
     try {

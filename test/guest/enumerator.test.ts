@@ -236,9 +236,9 @@ describe('large and odd BARs', () => {
 describe('bus numbering', () => {
   it('renumbers bridges strapped out of depth-first order, and config cycles follow', async () => {
     const nodes: Node[] = [
-      { kind: 'bridge', bdf: '0000:00:01.0', spec: { secondaryBus: 9 } },
-      { kind: 'bridge', bdf: '0000:09:00.0', spec: { secondaryBus: 3, portType: 'downstream' } },
-      { kind: 'endpoint', bdf: '0000:03:00.0', spec: { vendorId: 0x1af4, deviceId: 0x1041, classCode: 0x020000, bars: [{ kind: 'mem32', size: 0x1000 }] } },
+      { kind: 'bridge', bdf: '0000:00:01.0', spec: { secondaryBus: 5 } },
+      { kind: 'bridge', bdf: '0000:05:00.0', spec: { secondaryBus: 7, portType: 'downstream' } },
+      { kind: 'endpoint', bdf: '0000:07:00.0', spec: { vendorId: 0x1af4, deviceId: 0x1041, classCode: 0x020000, bars: [{ kind: 'mem32', size: 0x1000 }] } },
       { kind: 'bridge', bdf: '0000:00:02.0', spec: { secondaryBus: 2 } },
       { kind: 'endpoint', bdf: '0000:02:00.0', spec: { vendorId: 0x1af4, deviceId: 0x1042, classCode: 0x010000, bars: [{ kind: 'io', size: 64 }] } },
     ];
@@ -251,7 +251,7 @@ describe('bus numbering', () => {
       ['0000:03:00.0', 0x1af4, 0x1042],
     ]);
     // the same hardware function object answers at its new bus number
-    expect(hw.cycleTarget(2, 0, 0)).toBe(hw.function('0000:03:00.0'));
+    expect(hw.cycleTarget(2, 0, 0)).toBe(hw.function('0000:07:00.0'));
     expect(hw.cycleTarget(3, 0, 0)).toBe(hw.function('0000:02:00.0'));
     checkInvariants(hw, result);
   });
