@@ -349,6 +349,11 @@ describe('read merge and write split', () => {
     const cv = open(b.fn);
     expect(cv.size).toBe(256);
     expect(() => cv.read(0x100, 4)).toThrowError(/EFAULT/);
+    // not initialised yet, and not a type 0 function
+    const fresh = new VfioConfig(b.fn, { isVirtfn: false, hooks: recorder().hooks });
+    expect(() => fresh.read(0, 4)).toThrowError(/EIO/);
+    const br = b.emu.hw.addBridge('0000:00:1e.0', { secondaryBus: 1 });
+    expect(() => new VfioConfig(br, { isVirtfn: false, hooks: recorder().hooks })).toThrowError(/EINVAL/);
   });
 });
 

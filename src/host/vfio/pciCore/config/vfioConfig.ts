@@ -71,6 +71,8 @@ export class VfioConfig implements VconfigAccess {
 
   constructor(fn: PciFunction, opts: VfioConfigOptions) {
     if (!opts || typeof opts !== 'object' || !opts.hooks) throw new TypeError('VfioConfig needs options with hooks');
+    // vfio-pci drives type 0 functions only (vfio_pci_probe refuses other header types)
+    if (fn.isBridge) throw new VfioError('EINVAL', `${fn.bdf} is a bridge: vfio config virtualization covers type 0 functions only`);
     this.fn = fn;
     this.slot = fn.slot;
     this.isVirtfn = !!opts.isVirtfn;
