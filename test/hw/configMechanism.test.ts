@@ -2,11 +2,11 @@
 // ECAM agree with direct configRead for every function; absent functions read all-ones and drop
 // writes; config cycles follow the bus numbers programmed into the bridges; Header Type bit 7 says
 // whether a device is multifunction.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cf8Address, ecamOffset, parseBdf } from '../../src/index.js';
 import type { EndpointSpec, Hardware } from '../../src/index.js';
 import { pcieEndpointSpec } from '../fixtures/configSpace.js';
-import { configSnapshot, newHardware } from './helpers.js';
+import { configDiff, configSnapshot, disposeHardware, newHardware } from './helpers.js';
 
 const endpoint = (deviceId: number): EndpointSpec => ({
   vendorId: 0x1b36,
@@ -43,6 +43,7 @@ beforeEach(async () => {
   hw = await newHardware();
   build();
 });
+afterEach(() => disposeHardware(hw));
 
 const ecam = (bus: number, dev: number, fn: number, reg: number) => hw.ecamBase + ecamOffset(bus, dev, fn, reg);
 function cf8Read(bus: number, dev: number, fn: number, reg: number, size: 1 | 2 | 4): number {
@@ -54,14 +55,18 @@ function cf8Write(bus: number, dev: number, fn: number, reg: number, size: 1 | 2
   hw.ioWrite(0xcfc + (reg & 3), size, value);
 }
 const snapshotAll = () => new Map(ALL.map((b) => [b, configSnapshot(hw, b)]));
+/** The functions whose config space differs from the snapshot, with the changed bytes. */
+const changedSince = (before: Map<string, Uint8Array>) =>
+  [...before].flatMap(([bdf, snap]) => configDiff(snap, configSnapshot(hw, bdf)).map((d) => `${bdf} ${d}`));
 
 describe('CF8/CFC and ECAM agree with configRead', () => {
-  it.each(ALL)('%s: every register, every width', (bdf) => {
+  it.each(ALL)('%s: every dword, and every byte and word of the header, capabilities and first extended ones', (bdf) => {
     const { bus, device, fn } = parseBdf(bdf);
     const mismatches: string[] = [];
     for (let reg = 0; reg < 0x1000; reg += 4) {
       const want = hw.configRead(bdf, reg, 4);
       if (hw.mmioRead(ecam(bus, device, fn, reg), 4) !== want) mismatches.push(`ecam ${reg}/4`);
+      if (reg >= 0x160) continue;
       for (const size of [1, 2] as const) {
         for (let k = 0; k < 4; k += size) {
           const w = hw.configRead(bdf, reg + k, size);
@@ -99,7 +104,7 @@ describe('CF8/CFC and ECAM agree with configRead', () => {
     const before = snapshotAll();
     hw.ioWrite(0xcf8, 4, cf8Address(0, 0, 0, 0x3c) & 0x7fffffff);
     hw.ioWrite(0xcfc, 1, 0x55);
-    expect(snapshotAll()).toEqual(before);
+    expect(changedSince(before)).toEqual([]);
   });
 
   it('the bridges present type 1 headers with the bus numbers of the topology', () => {
@@ -144,7 +149,7 @@ describe('absent functions', () => {
       hw.mmioWrite(ecam(bus, dev, fn, reg), 4, 0xffffffff);
       hw.mmioWrite(ecam(bus, dev, fn, reg + 1), 1, 0xff);
     }
-    expect(snapshotAll()).toEqual(before);
+    expect(changedSince(before)).toEqual([]);
   });
 
   it('configRead/configWrite by address of a function that does not exist', () => {
@@ -154,7 +159,7 @@ describe('absent functions', () => {
     expect(hw.configRead('0000:00:04.0', 0x00, 4)).toBe(0xffffffff);
     expect(hw.configRead('0000:00:04.0', 0x06, 2)).toBe(0xffff);
     expect(hw.configRead('0000:00:04.0', 0xfff, 1)).toBe(0xff);
-    expect(snapshotAll()).toEqual(before);
+    expect(changedSince(before)).toEqual([]);
   });
 });
 

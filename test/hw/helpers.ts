@@ -4,8 +4,18 @@ import { createEmulator } from '../../src/index.js';
 import type { EndpointSpec, Hardware, PciFunction } from '../../src/index.js';
 import type { GoldenBlock } from '../fixtures/configSpace.js';
 
+/** A new machine; these tests do no DMA, so guest memory is kept small (allocating it dominates otherwise). */
 export async function newHardware(): Promise<Hardware> {
-  return (await createEmulator()).hw;
+  return (await createEmulator({ memoryBytes: 1 << 20 })).hw;
+}
+
+/**
+ * Removes every function, children before their bridge, so their wasm slots are reused by the next
+ * machine instead of growing the shared core memory test after test.
+ */
+export function disposeHardware(hw: Hardware | undefined): void {
+  if (!hw) return;
+  for (const f of hw.functions().reverse()) hw.removeFunction(f.bdf);
 }
 
 export const ALL_ONES = { 1: 0xff, 2: 0xffff, 4: 0xffffffff } as const;
@@ -70,6 +80,14 @@ export function configSnapshot(hw: Hardware, bdf: string): Uint8Array {
   const out = new Uint8Array(4096);
   const v = new DataView(out.buffer);
   for (let off = 0; off < 4096; off += 4) v.setUint32(off, hw.configRead(bdf, off, 4), true);
+  return out;
+}
+
+/** Offsets where two config snapshots differ, as "0xoff: before -> after" (empty when equal). */
+export function configDiff(before: Uint8Array, after: Uint8Array): string[] {
+  if (Buffer.compare(before, after) === 0) return [];
+  const out: string[] = [];
+  for (let i = 0; i < before.length; i++) if (before[i] !== after[i]) out.push(`${hex(i)}: ${hex(before[i])} -> ${hex(after[i])}`);
   return out;
 }
 

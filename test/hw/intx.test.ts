@@ -1,10 +1,10 @@
 // INTx (PCI 3.0 6.2.2-6.2.3, 6.8): Status.Interrupt follows the function's pin whatever Command
 // says; the line the interrupt controller sees is asserted only while INTx Disable is clear and
 // neither MSI nor MSI-X is enabled.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InterruptLog } from '../../src/index.js';
 import type { Hardware, InterruptSink, PciFunction } from '../../src/index.js';
-import { CMD_INTX_DISABLE, CMD_MEM, newHardware } from './helpers.js';
+import { CMD_INTX_DISABLE, CMD_MEM, newHardware, disposeHardware } from './helpers.js';
 
 const BDF = '0000:00:0b.0';
 const MSI = 0x40;
@@ -37,6 +37,7 @@ beforeEach(async () => {
     ],
   });
 });
+afterEach(() => disposeHardware(hw));
 
 const status = () => hw.configRead(BDF, 0x06, 2) & 0x8;
 

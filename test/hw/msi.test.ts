@@ -1,9 +1,9 @@
 // MSI delivery (PCI 3.0 6.8.1, 6.8.3): address/data as programmed, the vector folded into the low
 // Multiple Message Enable bits of the data, MME limited to MMC, per-vector masking with pending bits.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InterruptLog } from '../../src/index.js';
 import type { Hardware, PciFunction } from '../../src/index.js';
-import { newHardware } from './helpers.js';
+import { newHardware, disposeHardware } from './helpers.js';
 
 const BDF = '0000:00:07.0';
 const CAP = 0x40;
@@ -18,6 +18,7 @@ beforeEach(async () => {
   log = new InterruptLog();
   hw.setInterruptSink(log);
 });
+afterEach(() => disposeHardware(hw));
 
 function addMsi(vectors: 1 | 2 | 4 | 8 | 16 | 32, is64: boolean, perVectorMask: boolean): PciFunction {
   return hw.addEndpoint(BDF, {

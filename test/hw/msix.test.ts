@@ -1,10 +1,10 @@
 // MSI-X (PCI 3.0 6.8.2): the table and PBA live in a memory BAR and are reached by MMIO; Function
 // Mask and per-vector Mask hold messages back as pending bits; unmasking sends each pending vector
 // once; nothing is sent or pended while MSI-X is disabled; the PBA is read-only.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InterruptLog } from '../../src/index.js';
 import type { CapabilitySpec, Hardware, PciFunction } from '../../src/index.js';
-import { CMD_MEM, newHardware, programBar } from './helpers.js';
+import { CMD_MEM, newHardware, programBar, disposeHardware } from './helpers.js';
 
 const BDF = '0000:00:08.0';
 const CAP = 0x40;
@@ -70,6 +70,7 @@ const dataSent = () => log.messages.map((m) => m.data);
 
 describe.each(layouts)('$name', (l) => {
   beforeEach(() => setup(l));
+  afterEach(() => disposeHardware(hw));
 
   it('power-on table: every entry zero and masked; PBA clear; Table Size = N-1', () => {
     expect(hw.configRead(BDF, CTL, 2)).toBe(VECTORS - 1);

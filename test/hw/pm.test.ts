@@ -1,9 +1,9 @@
 // Power management (PCI PM 1.2): PowerState in PMCSR, unsupported states ignored, D3hot stops BAR
 // decode and interrupts while config space keeps answering, D3hot->D0 resets unless No_Soft_Reset.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InterruptLog } from '../../src/index.js';
 import type { EndpointSpec, Hardware, PciFunction } from '../../src/index.js';
-import { CMD_IO, CMD_MASTER, CMD_MEM, newHardware, programBar } from './helpers.js';
+import { CMD_IO, CMD_MASTER, CMD_MEM, newHardware, programBar, disposeHardware } from './helpers.js';
 
 const BDF = '0000:00:09.0';
 const PM = 0x40;
@@ -42,6 +42,7 @@ beforeEach(async () => {
   log = new InterruptLog();
   hw.setInterruptSink(log);
 });
+afterEach(() => disposeHardware(hw));
 
 describe('D3hot', () => {
   beforeEach(() => setup(true));

@@ -2,9 +2,9 @@
 // its decode is enabled in Command (and the ROM Enable bit for the ROM), and every bridge above
 // forwards the address (bridge Command and windows). Everything else master-aborts: reads all-ones,
 // writes dropped. BAR and window changes take effect at once.
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeviceModel, EndpointSpec, Hardware, PciFunction } from '../../src/index.js';
-import { CMD_IO, CMD_MEM, hex, newHardware, programBar } from './helpers.js';
+import { CMD_IO, CMD_MEM, hex, newHardware, programBar, disposeHardware } from './helpers.js';
 
 /** A device model that records every access and answers reads with (bar << 24 | offset). */
 class Recorder implements DeviceModel {
@@ -62,6 +62,7 @@ beforeEach(async () => {
   hw.addBridge(DS, { secondaryBus: 2, portType: 'downstream' });
   hw.addFunction(C, cSpec, c);
 });
+afterEach(() => disposeHardware(hw));
 
 describe('a function on the root bus', () => {
   it('memory BAR: nothing before programming and enabling; then exactly one handler call per access', () => {
