@@ -17,6 +17,8 @@ import type { VfioConfig } from './config/vfioConfig.js';
 import { VFIO_PCI_IOEVENTFD_MAX } from './vfioPciCoreDevice.js';
 import { forEachPiece, getLe, putLe } from './regions.js';
 import { hotResetInfo, hotReset } from './hotReset.js';
+import { virqfdEnable } from './virqfd.js';
+import { Eventfd } from '../../fileTable.js';
 import { migrationReset } from '../migration/transition.js';
 
 // vfio-pci-core's default ops (vfio_pci_core.c): a variant driver builds its ops table from these
@@ -379,11 +381,12 @@ function ioeventfd(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   }
   if (e.fd < 0) throw new VfioError('ENODEV', 'no such ioeventfd to remove');
   if (vdev.ioeventfds.length >= VFIO_PCI_IOEVENTFD_MAX) throw new VfioError('ENOSPC', 'too many ioeventfds');
+  // vfio_virqfd_enable: EBADF when nothing is open at fd, EINVAL when it is not an eventfd
   const f = vdev.vfio.files.get(e.fd);
-  if (!f || !('onSignal' in f)) throw new VfioError('EBADF', `fd ${e.fd} is not an eventfd`);
-  const efd = f as unknown as { onSignal(cb: () => void): () => void };
+  if (!f) throw new VfioError('EBADF', `fd ${e.fd} is not open`);
+  if (!(f instanceof Eventfd)) throw new VfioError('EINVAL', `fd ${e.fd} is not an eventfd`);
   const data = e.data;
-  const off = efd.onSignal(() => {
+  const off = virqfdEnable(f, () => {
     if (!vdev.memoryEnabled()) return;
     if (count === 8) {
       vdev.hwBarWrite(bar, pos, 4, Number(data & 0xffffffffn));
