@@ -21,6 +21,19 @@ export interface MsixPlacement {
   pbaBytes: number;
 }
 
+let dead = -1;
+
+/** The slot removed functions point at: all-ones config space (power-on image too), no writable bit. */
+function deadSlot(): number {
+  if (dead < 0) {
+    dead = mem.allocSlot();
+    const b = mem.base(dead);
+    mem.u8.fill(0xff, b + L.CFG, b + L.CFG + L.CFG_SIZE);
+    mem.u8.fill(0xff, b + L.INIT, b + L.INIT + L.CFG_SIZE);
+  }
+  return dead;
+}
+
 /** One decoding BAR: index (ROM = 6), base address and size in bytes. */
 export interface DecodedBar {
   bar: number;
@@ -362,11 +375,23 @@ export class PciFunction {
     return [device, pin];
   }
 
-  /** Detaches the function (VF disable, hot removal): its slot is freed and nothing reaches it again. */
+  /**
+   * Detaches the function (VF disable, hot removal): its slot is freed for the next function, and
+   * this object moves to the shared dead slot (config space all-ones, nothing writable, no MSI-X), so
+   * code still holding it reads an absent function and can never reach the slot's next owner.
+   */
   markRemoved(): void {
     if (this.removed) return;
     if (this.intxLine) this.hw.interrupts.intx(this, false);
+    this.intxLine = false;
+    this.intxLevel = false;
     this.removed = true;
-    mem.freeSlot(this.slot);
+    this.readTrap = -1;
+    this.msix = null;
+    const freed = this.slot;
+    const dead = deadSlot();
+    (this as { slot: number }).slot = dead;
+    (this as { base: number }).base = mem.base(dead);
+    mem.freeSlot(freed);
   }
 }

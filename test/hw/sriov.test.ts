@@ -152,6 +152,25 @@ describe('VF Enable', () => {
     expect(pf.vfs[0]).not.toBe(vfs[0]);
   });
 
+  it('a removed VF held by someone reads all-ones and can never touch the VF that takes its slot', () => {
+    enable(1);
+    const stale = pf.vfs[0];
+    const oldSlot = stale.slot;
+    wr(PCI_SRIOV_CTRL, 2, 0);
+    enable(1);
+    const fresh = pf.vfs[0];
+    expect(fresh.slot).toBe(oldSlot);
+    expect(stale.slot).not.toBe(oldSlot);
+    expect(stale.configRead(0x08, 4)).toBe(0xffffffff);
+    stale.configWrite(0x04, 2, 0x0004);
+    stale.reset('flr');
+    stale.barWrite(2, 0x14, 1, 0x0f); // device_status through the stale object
+    expect(stale.configRead(0x04, 2)).toBe(0xffff);
+    expect(hw.configRead(fresh.bdf, 0x04, 2)).toBe(0);
+    expect(hw.configRead(fresh.bdf, 0x08, 4)).toBe(0x02000001);
+    expect((fresh.model as { status: number }).status).toBe(0);
+  });
+
   it('VFs spill onto the next device numbers of the bus', async () => {
     hw = (await createEmulator()).hw;
     pf = hw.addVirtioNet(PF, { totalVfs: 10 });

@@ -720,6 +720,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
 
   /** PCI-level reset (FLR, bus reset ...): the device resets and gets its factory MAC back. */
   reset(_fn: PciFunction): void {
+    if (this.fn === null) return; // a removed VF's device: nothing left to reset
     this.resetDevice();
     if (this.mac.some((b, i) => b !== this.factoryMac[i])) this.setMac(this.factoryMac);
     this.linkUp = true;
