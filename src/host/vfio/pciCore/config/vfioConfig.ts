@@ -43,7 +43,6 @@ const SIZES = [0, 1, 2, 0, 4];
  */
 export class VfioConfig implements VconfigAccess {
   readonly fn: PciFunction;
-  readonly slot: number;
   readonly isVirtfn: boolean;
   readonly nointx: boolean;
   /** pdev->cfg_size: 4096 for a PCI Express function, 256 otherwise */
@@ -63,8 +62,6 @@ export class VfioConfig implements VconfigAccess {
   private readonly hooks: VfioConfigHooks;
   private readonly ids: { vendor: number; device: number };
   private readonly resources: readonly (HostBarResource | null | undefined)[] | undefined;
-  private readonly vconfig: number;
-  private readonly hwVal: number;
   /** Max_Read_Request_Size in vconfig before the latest write (vfio_exp_config_write's readrq) */
   private readrq = 0;
   private initialized = false;
@@ -74,18 +71,27 @@ export class VfioConfig implements VconfigAccess {
     // vfio-pci drives type 0 functions only (vfio_pci_probe refuses other header types)
     if (fn.isBridge) throw new VfioError('EINVAL', `${fn.bdf} is a bridge: vfio config virtualization covers type 0 functions only`);
     this.fn = fn;
-    this.slot = fn.slot;
     this.isVirtfn = !!opts.isVirtfn;
     this.nointx = !!opts.nointx;
     this.noCommandMemory = this.isVirtfn;
     this.hooks = opts.hooks;
     this.ids = opts.ids ?? { vendor: fn.vendorId, device: fn.deviceId };
     this.resources = opts.resources;
-    this.vconfig = fn.base + L.VCONFIG;
-    this.hwVal = fn.base + L.META + L.M_VFIO_HWVAL;
     this.size = cfgSpaceSize(fn);
     this.map = new Uint8Array(this.size);
     this.bars = new BarVirtualizer(fn, this);
+  }
+
+  /**
+   * The function's slot, read on every access: a function that leaves the hardware (hot removal,
+   * VF disable) moves to an all-ones dead slot, and its old slot may already belong to another one.
+   */
+  get slot(): number {
+    return this.fn.slot;
+  }
+
+  private get vconfig(): number {
+    return this.fn.base + L.VCONFIG;
   }
 
   // ---- vfio_config_init ---------------------------------------------------------------------
@@ -182,7 +188,7 @@ export class VfioConfig implements VconfigAccess {
     const r = raw.vfioCfgWrite(this.slot, off, size, value);
     if (r === 0) return;
     const hw = r & 0xff;
-    if (hw !== 0) this.fn.applyConfigEvents(hw, off, size, mem.u32[this.hwVal >> 2]);
+    if (hw !== 0) this.fn.applyConfigEvents(hw, off, size, mem.u32[(this.fn.base + L.META + L.M_VFIO_HWVAL) >> 2]);
     const vev = r >>> 8;
     if (vev !== 0) this.vfioEvents(vev, off, value);
   }
