@@ -24,15 +24,19 @@ const ALL = [...ENDPOINTS, ...BRIDGES];
 
 let hw: Hardware;
 
-/** 00:1c.0 -> bus 1 (01:01.0 -> bus 2), 00:1d.0 -> bus 5; endpoints on every bus. */
+/**
+ * 00:1c.0 -> bus 1 (01:01.0 -> bus 2), 00:1d.0 -> bus 5; endpoints on every bus. Buses 1 and 2 hold
+ * several devices, so their bridges are conventional PCI-to-PCI bridges (a PCIe port's link only has
+ * device 0); 00:1d.0 is a PCIe root port.
+ */
 function build(): void {
   hw.addEndpoint('0000:00:00.0', endpoint(0x10));
   hw.addEndpoint('0000:00:02.0', endpoint(0x20));
   hw.addEndpoint('0000:00:02.1', endpoint(0x21));
   hw.addEndpoint('0000:00:02.5', endpoint(0x25));
-  hw.addBridge('0000:00:1c.0', { secondaryBus: 1 });
+  hw.addBridge('0000:00:1c.0', { secondaryBus: 1, portType: 'pci' });
   hw.addEndpoint('0000:01:00.0', pcieEndpointSpec);
-  hw.addBridge('0000:01:01.0', { secondaryBus: 2, portType: 'downstream' });
+  hw.addBridge('0000:01:01.0', { secondaryBus: 2, portType: 'pci' });
   hw.addEndpoint('0000:02:00.0', endpoint(0x200));
   hw.addEndpoint('0000:02:1f.7', endpoint(0x21f7));
   hw.addBridge('0000:00:1d.0', { secondaryBus: 5 });

@@ -1,7 +1,7 @@
 // Shared helpers for the hardware-layer tests: building a machine, expanding golden register tables
 // into per-byte masks, and snapshotting config space.
 import { createEmulator } from '../../src/index.js';
-import type { EndpointSpec, Hardware, PciFunction } from '../../src/index.js';
+import type { BridgeSpec, EndpointSpec, Hardware, PciFunction } from '../../src/index.js';
 import type { GoldenBlock } from '../fixtures/configSpace.js';
 
 /** A new machine; these tests do no DMA, so guest memory is kept small (allocating it dominates otherwise). */
@@ -102,10 +102,10 @@ export function hex(n: number): string {
   return '0x' + n.toString(16);
 }
 
-/** Replaces the function at `bdf` with a freshly powered-on one built from `spec`. */
-export function freshEndpoint(hw: Hardware, bdf: string, spec: EndpointSpec): PciFunction {
+/** Replaces the function at `bdf` with a freshly powered-on one built from `spec` (an endpoint or a bridge). */
+export function freshEndpoint(hw: Hardware, bdf: string, spec: EndpointSpec | { bridge: BridgeSpec }): PciFunction {
   hw.removeFunction(bdf);
-  return hw.addEndpoint(bdf, spec);
+  return 'bridge' in spec ? hw.addBridge(bdf, spec.bridge) : hw.addEndpoint(bdf, spec);
 }
 
 /** Walks the standard capability list: [offset, id] in chain order. */

@@ -140,8 +140,8 @@ describe('Secondary Bus Reset', () => {
   const ASIDE = '0000:00:03.0';
 
   it('resets every function below the bridge, recursively, and nothing else', () => {
-    hw.addBridge(BR, { secondaryBus: 1 });
-    hw.addBridge(DS, { secondaryBus: 2, portType: 'downstream' });
+    hw.addBridge(BR, { secondaryBus: 1, portType: 'pci' });
+    hw.addBridge(DS, { secondaryBus: 2, portType: 'pci' });
     for (const bdf of [...BEHIND, ASIDE]) hw.addEndpoint(bdf, spec(true));
     f = hw.function(BEHIND[1])!;
     for (const bdf of [...BEHIND, ASIDE]) {

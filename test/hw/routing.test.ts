@@ -57,7 +57,7 @@ beforeEach(async () => {
   b = new Recorder();
   c = new Recorder();
   hw.addFunction(EP, epSpec, ep);
-  hw.addBridge(BR, { secondaryBus: 1 });
+  hw.addBridge(BR, { secondaryBus: 1, portType: 'pci' }); // two devices behind it
   hw.addFunction(B, bSpec, b);
   hw.addBridge(DS, { secondaryBus: 2, portType: 'downstream' });
   hw.addFunction(C, cSpec, c);
