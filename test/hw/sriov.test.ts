@@ -168,7 +168,7 @@ describe('VF Enable', () => {
     expect(stale.configRead(0x04, 2)).toBe(0xffff);
     expect(hw.configRead(fresh.bdf, 0x04, 2)).toBe(0);
     expect(hw.configRead(fresh.bdf, 0x08, 4)).toBe(0x02000001);
-    expect((fresh.model as { status: number }).status).toBe(0);
+    expect(pf.member(1)!.status).toBe(0);
   });
 
   it('VFs spill onto the next device numbers of the bus', async () => {
