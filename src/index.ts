@@ -14,6 +14,9 @@ export type { BarSpec, BridgeSpec, CapabilitySpec, EndpointSpec, ExtCapabilitySp
 export { parseBdf, formatBdf } from './hw/bdf.js';
 export { cf8Address, ecamOffset } from './hw/configMechanism.js';
 export * as pciRegs from './hw/pciRegs.js';
+export { DmaEngine, dmaEngineOf, DmaEngineStateError } from './hw/devices/dmaEngine/index.js';
+export type { DmaEngineMigration, DmaEngineOptions, DmaLogRange } from './hw/devices/dmaEngine/index.js';
+export * as dmaEngine from './hw/devices/dmaEngine/index.js';
 export { Sriov, VirtualFunction } from './hw/sriov.js';
 export { VirtioNetPf, virtioNetOf, vfMac } from './hw/devices/virtio/virtioNetPf.js';
 export type { VirtioNetOptions } from './hw/devices/virtio/virtioNetPf.js';
