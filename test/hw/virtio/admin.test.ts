@@ -58,6 +58,27 @@ describe('encodings', () => {
     expect(short.usedLen).toBe(4);
   });
 
+  it('every opcode\'s successful completion, byte by byte, with its used length', () => {
+    const run = (op: number, member: number, data: number[], writable: number) =>
+      client.submit(encodeAdminCommand(op, SRIOV, member, new Uint8Array(data)), writable);
+    const ok8 = [0, 0, 0, 0, 0, 0, 0, 0];
+    const use = run(VIRTIO_ADMIN_CMD_LIST_USE, 0, [0x7f, 0, 0, 0, 0, 0, 0, 0], 8);
+    expect([Array.from(use.written), use.usedLen]).toEqual([ok8, 8]);
+    // LEGACY_COMMON_CFG_WRITE queue_sel = 1 (offset 14, 2 bytes), then READ it back
+    const w = run(VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_WRITE, 1, [14, 0, 0, 0, 0, 0, 0, 0, 1, 0], 8);
+    expect([Array.from(w.written), w.usedLen]).toEqual([ok8, 8]);
+    const r = run(VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_READ, 1, [14], 10);
+    expect([Array.from(r.written), r.usedLen]).toEqual([[...ok8, 1, 0], 10]);
+    // LEGACY_DEV_CFG_WRITE (status is read-only: accepted, no effect), READ of the MAC
+    const dw = run(VIRTIO_ADMIN_CMD_LEGACY_DEV_CFG_WRITE, 1, [6, 0, 0, 0, 0, 0, 0, 0, 0, 0], 8);
+    expect([Array.from(dw.written), dw.usedLen]).toEqual([ok8, 8]);
+    const dr = run(VIRTIO_ADMIN_CMD_LEGACY_DEV_CFG_READ, 1, [0], 14);
+    expect([Array.from(dr.written), dr.usedLen]).toEqual([[...ok8, 0x52, 0x54, 0x00, 0x12, 0x34, 0x57], 14]);
+    const ni = run(VIRTIO_ADMIN_CMD_LEGACY_NOTIFY_INFO, 2, [], 8 + 64);
+    expect(ni.usedLen).toBe(72);
+    expect(Array.from(ni.written.subarray(0, 24))).toEqual([...ok8, 2, 2, 0, 0, 0, 0, 0, 0, 0x00, 0x40, 0, 0, 0, 0, 0, 0]);
+  });
+
   it('an error is struct virtio_admin_cmd_status alone: le16 status 22, le16 qualifier, 4 reserved bytes', () => {
     const r = client.submit(encodeAdminCommand(VIRTIO_ADMIN_CMD_LIST_QUERY, 2, 0), 16);
     expect(Array.from(r.written)).toEqual([22, 0, 4, 0, 0, 0, 0, 0]);
