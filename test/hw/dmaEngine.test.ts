@@ -798,7 +798,10 @@ describe('save and restore', () => {
     const d = await destination(emu);
     expect(d.dev.digest()).not.toBe(dev.digest());
     d.dev.restoreState(blob);
-    d.dev.writeDeviceMemory(0, dev.readDeviceMemory(0, DEVMEM_BYTES));
+    for (let off = 0; off < DEVMEM_BYTES; off += 0x4000) d.dev.writeDeviceMemory(off, dev.deviceMemoryView(off, 0x4000));
+    expect(() => dev.deviceMemoryView(DEVMEM_BYTES - 4, 8)).toThrow(RangeError);
+    expect(() => dev.readDeviceMemory(-1, 1)).toThrow(RangeError);
+    expect(() => d.dev.writeDeviceMemory(DEVMEM_BYTES, new Uint8Array(1))).toThrow(RangeError);
     expect(d.dev.digest()).toBe(dev.digest());
     expect(d.dev.saveState()).toEqual(blob);
     for (let off = 0; off < 0x100; off += 4) {

@@ -363,6 +363,11 @@ export class DmaEngine implements DeviceModel, DmaEngineMigration {
     return this.devmem.bytes.slice(offset, offset + length);
   }
 
+  deviceMemoryView(offset: number, length: number): Uint8Array {
+    this.checkDevmemRange(offset, length);
+    return this.devmem.bytes.subarray(offset, offset + length);
+  }
+
   writeDeviceMemory(offset: number, data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) throw new TypeError('device memory data must be a Uint8Array');
     this.checkDevmemRange(offset, data.length);

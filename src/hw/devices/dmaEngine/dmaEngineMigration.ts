@@ -26,6 +26,11 @@ export interface DmaEngineMigration {
   readonly deviceMemoryPageSize: number;
   /** A copy of device memory [offset, offset+length); RangeError outside it. */
   readDeviceMemory(offset: number, length: number): Uint8Array;
+  /**
+   * Device memory [offset, offset+length) without copying, for streaming it out (STOP_COPY): the
+   * caller must not write through it, and it shows later changes (copy what must stay fixed).
+   */
+  deviceMemoryView(offset: number, length: number): Uint8Array;
   /** Writes device memory (restoring pages on the destination); RangeError outside it. */
   writeDeviceMemory(offset: number, data: Uint8Array): void;
   /** Starts (or restarts) device-memory dirty tracking with every page clean. */
