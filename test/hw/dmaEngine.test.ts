@@ -246,6 +246,19 @@ describe('register map (BAR0 register page)', () => {
     });
   }
 
+  it('writes of every size to every unlisted offset of the register page change nothing', () => {
+    program();
+    const listed = new Set<number>(Object.values(DMAE_REG));
+    const before = Array.from({ length: 0x400 }, (_, i) => rd(4 * i));
+    for (let off = 0; off < 0x1000; off += 4) {
+      if (listed.has(off)) continue;
+      wr(off, 0xffffffff);
+      for (let i = 0; i < 4; i += 2) wr(off + i, 0xffff, 2);
+      for (let i = 0; i < 4; i++) wr(off + i, 0xff, 1);
+    }
+    expect(Array.from({ length: 0x400 }, (_, i) => rd(4 * i))).toEqual(before);
+  });
+
   it('INT_STATUS is RW1C per bit and per byte lane', () => {
     bringUp();
     submit({ opcode: 0x77, length: 0 }); // error completion: COMPLETION | ERROR
