@@ -46,7 +46,8 @@
 //  0x088  BYTES_LO       RO      bytes processed by successful descriptors, low dword
 //  0x08c  BYTES_HI       RO      ... high dword
 //  0x090  ERRORS         RO      error completions plus ring faults (wraps at 2^32)
-//  0x094  IRQS           RO      MSI-X messages sent plus INTx assertions (wraps at 2^32)
+//  0x094  IRQS           RO      MSI-X messages sent plus INTx assertions by a raised or unmasked
+//                                cause (wraps at 2^32)
 //
 // The ring base and size registers ignore writes while ENABLE is set; the doorbells ignore writes
 // while it is clear. All counters and registers return to the values above on any function reset
