@@ -13,6 +13,8 @@ const SAME_VENDOR = '0000:00:03.0';
 /** 15b3:1021 ethernet (what the series' commit message uses), a foreign device, and 15b3:1017. */
 async function machine(): Promise<Emulator> {
   const emu = await createEmulator();
+  // these tests register their own fakes, vfio-pci included: start from an empty registry
+  for (const d of [...emu.host.driverCore.drivers()]) emu.host.driverCore.unregisterDriver(d.name);
   emu.hw.addEndpoint(NIC, {
     vendorId: 0x15b3, deviceId: 0x1021, classCode: 0x020000, subsystemVendorId: 0x15b3, subsystemId: 0x0001,
     bars: [{ kind: 'mem64', size: 0x100000, prefetchable: true }],

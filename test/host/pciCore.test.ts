@@ -339,6 +339,8 @@ describe('PCI core: when resources may move', () => {
   it('defers assignment while a bound device has open files, then catches up', async () => {
     const emu = await machine();
     const drv = fileDriver();
+    // the default vfio-pci would tie with the fake's catch-all alias and win by registering first
+    emu.host.driverCore.unregisterDriver('vfio-pci');
     emu.host.registerDriver(drv);
     expect(emu.host.bind(A)).toBe('fake-vfio');
     const before = layoutSnapshot(emu);

@@ -322,6 +322,8 @@ export class VfioPciIrqs {
       // the kernel allocates a power of two and records msi_qmax = log2
       const qmax = Math.ceil(Math.log2(Math.max(1, nvec)));
       this.msiQmax = qmax;
+      // the user now sees the vectors vfio allocated as Multiple Message Capable (msi_qmax)
+      this.vdev.config?.setMsiQmax(qmax);
       this.msiNvec = nvec;
       const flags = fn.configRead(cap + PCI_MSI_FLAGS, 2);
       const is64 = (flags & PCI_MSI_FLAGS_64BIT) !== 0;

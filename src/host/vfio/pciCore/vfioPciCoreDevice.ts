@@ -14,6 +14,7 @@ import type { VfioPciRegion } from './regions.js';
 import { probeResetMethod, restoreState, saveState, doReset } from './reset.js';
 import type { SavedState } from './reset.js';
 import { VfioConfig } from './config/vfioConfig.js';
+import type { HostBarResource } from './config/barVirt.js';
 import { probeMmaps, releaseMmaps } from './mmapProbe.js';
 import type { DummyResource } from './mmapProbe.js';
 
@@ -102,8 +103,9 @@ export class VfioPciCoreDevice extends VfioDevice {
   /** __vfio_pci_memory_enabled: BAR access needs memory enabled in the user's (virtual) Command. */
   memoryEnabled(): boolean {
     if (this.pdev.isVirtfn) return true;
-    const cmd = this.config ? this.config.read(PCI_COMMAND, 2) : this.hwConfigRead(PCI_COMMAND, 2);
-    return (cmd & PCI_COMMAND_MEMORY) !== 0;
+    // vconfig keeps the MEM bit the user last wrote (vfio_basic_config_write), whatever hardware has
+    if (this.config) return this.config.memoryEnabled();
+    return (this.hwConfigRead(PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) !== 0;
   }
 
   // ---- enable / disable (vfio_pci_core_enable / _disable) ---------------------------------------
@@ -125,6 +127,7 @@ export class VfioPciCoreDevice extends VfioDevice {
       isVirtfn: this.pdev.isVirtfn,
       ids: this.pdev.isVirtfn ? { vendor: this.pdev.id.vendor, device: this.pdev.id.device } : undefined,
       nointx: this.nointx,
+      resources: (this.pdev as { resources?: readonly (HostBarResource | null)[] }).resources,
       hooks: {
         intxMask: (masked: boolean) => this.irqs.setVirqDisabled(masked),
         irqType: () => this.irqs.type,
