@@ -5,6 +5,9 @@ import type { PciFunction } from '../hw/pciFunction.js';
 export const MSI_ADDRESS_BASE = 0xfee00000;
 
 export type MsiHandler = () => void;
+
+/** The first vector handed out (x86 reserves 0-0x1f for exceptions; Linux starts devices at 0x30). */
+const FIRST_VECTOR = 0x30;
 export type IntxHandler = (asserted: boolean) => void;
 
 /**
@@ -16,20 +19,31 @@ export type IntxHandler = (asserted: boolean) => void;
 export class IrqDomain implements InterruptSink {
   private readonly msiHandlers = new Map<number, MsiHandler>();
   private readonly intxHandlers = new Map<PciFunction, IntxHandler>();
-  private nextVector = 0x30;
-  private readonly freeVectors: number[] = [];
   /** messages that hit no handler (spurious), for diagnostics */
   spurious = 0;
 
+  /**
+   * The lowest `n` free consecutive vectors from FIRST_VECTOR with the base aligned to `n`. Freed
+   * vectors are found again, as the kernel's vector matrix gives them out again, so the message data
+   * stays small however often devices enable and disable MSI.
+   */
+  private findFree(n: number): number {
+    for (let base = FIRST_VECTOR; ; base += n) {
+      let free = true;
+      for (let i = 0; i < n && free; i++) free = !this.msiHandlers.has(base + i);
+      if (free) return base;
+    }
+  }
+
   /** Reserves a host vector; its message is (MSI_ADDRESS_BASE, 0, vector). */
   allocVector(handler: MsiHandler): number {
-    const v = this.freeVectors.pop() ?? this.nextVector++;
+    const v = this.findFree(1);
     this.msiHandlers.set(v, handler);
     return v;
   }
 
   freeVector(v: number): void {
-    if (this.msiHandlers.delete(v)) this.freeVectors.push(v);
+    this.msiHandlers.delete(v);
   }
 
   /**
@@ -38,9 +52,7 @@ export class IrqDomain implements InterruptSink {
    * vector index within the block.
    */
   allocBlock(n: number, handler: (index: number) => void): number {
-    this.nextVector = Math.ceil(this.nextVector / n) * n;
-    const base = this.nextVector;
-    this.nextVector += n;
+    const base = this.findFree(n);
     for (let i = 0; i < n; i++) this.msiHandlers.set(base + i, () => handler(i));
     return base;
   }

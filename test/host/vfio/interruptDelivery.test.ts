@@ -248,3 +248,29 @@ describe('INTx', () => {
     expect(trig.signals).toBe(0);
   });
 });
+
+describe('host vectors', () => {
+  it('are given back on disable: MSI and MSI-X enable/disable cycles reuse the same messages', async () => {
+    const { emu, file, fn, efds } = await setup();
+    const cap = fn.capOffset(L.M_MSI_CAP);
+    const none = VFIO.IRQ_SET_DATA_NONE | VFIO.IRQ_SET_ACTION_TRIGGER;
+    const datas = new Set<number>();
+    const msixDatas = new Set<number>();
+    const m = fn.msix!;
+    for (let i = 0; i < 200; i++) {
+      file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD_TRIGGER, VFIO.PCI_MSI_IRQ_INDEX, 0, 1 + (i % 4), fds(...efds.slice(0, 1 + (i % 4)).map((e) => e.fd))));
+      datas.add(emu.hw.configRead(fn.bdf, cap + 12, 2));
+      file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(none, VFIO.PCI_MSI_IRQ_INDEX, 0, 0));
+      file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD_TRIGGER, VFIO.PCI_MSIX_IRQ_INDEX, 0, 2, fds(efds[0].fd, efds[1].fd)));
+      msixDatas.add(fn.barRead(m.tableBar, m.tableOffset + 8, 4));
+      file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(none, VFIO.PCI_MSIX_IRQ_INDEX, 0, 0));
+    }
+    expect(datas.size).toBeLessThanOrEqual(4);
+    expect(msixDatas.size).toBeLessThanOrEqual(2);
+    // and the messages still arrive
+    file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD_TRIGGER, VFIO.PCI_MSI_IRQ_INDEX, 0, 2, fds(efds[6].fd, efds[7].fd)));
+    fn.raiseMsi(1);
+    expect([efds[6].signals, efds[7].signals]).toEqual([0, 1]);
+    expect(emu.host.vfio.irqs.spurious).toBe(0);
+  });
+});
