@@ -45,6 +45,11 @@ export type FunctionFactory<F extends PciFunction = PciFunction> = (
 
 export interface HardwareOptions {
   memoryBytes?: number;
+  /**
+   * Use this memory instead of allocating one (memoryBytes is then ignored): a VMM's guest bus shares
+   * the host's memory as guest RAM, so device DMA lands where the guest put its buffers.
+   */
+  memory?: GuestMemory;
   /** base of the ECAM window in the memory address space (256 MiB, buses 0-255) */
   ecamBase?: number;
 }
@@ -70,7 +75,7 @@ export class Hardware {
   private busRoutes: Map<number, PciBus | null> | null = null;
 
   constructor(options: HardwareOptions = {}) {
-    this.memory = new GuestMemory(options.memoryBytes ?? 64 << 20);
+    this.memory = options.memory ?? new GuestMemory(options.memoryBytes ?? 64 << 20);
     this.ecamBase = options.ecamBase ?? 0xb0000000;
   }
 
