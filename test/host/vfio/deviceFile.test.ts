@@ -95,6 +95,15 @@ describe('opening and closing', () => {
     expect(errno(() => c.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(VFIO.IRQ_SET_DATA_NONE | VFIO.IRQ_SET_ACTION_TRIGGER, VFIO.PCI_MSIX_IRQ_INDEX, 0, 1)))).toBe('EINVAL');
   });
 
+  it('starts with bus mastering off, whatever the device had before open (pci_clear_master)', async () => {
+    const { emu } = await machine();
+    emu.hw.configWrite(ROOT_DEV, 4, 2, 0x4);
+    const f = new VfioClient(emu.host.openDevice(ROOT_DEV));
+    expect(emu.hw.configRead(ROOT_DEV, 4, 2) & 0x4).toBe(0);
+    expect(f.configRead(4, 2) & 0x4).toBe(0);
+    expect(f.configRead(4, 2) & 0x3).toBe(0x3); // pci_enable_device turned decoding on
+  });
+
   it('refuses a second iommufd context while the device is open (EBUSY), and lets it in after the last close', async () => {
     const { emu } = await machine();
     const mine = emu.host.openDevice(ROOT_DEV);

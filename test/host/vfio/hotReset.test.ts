@@ -198,3 +198,54 @@ describe('PCI_HOT_RESET', () => {
     expect(errno(() => f.ioctl(VFIO.DEVICE_PCI_HOT_RESET, hotReset()))).toBe('EINVAL');
   });
 });
+
+describe('the last close of a set (vfio_pci_dev_set_try_reset)', () => {
+  it('resets the bus when a device that could not reset itself closes and nothing else in the set is open', async () => {
+    const { emu, models } = await machine();
+    const f = emu.host.openDevice(F0);
+    f.write(regionOffset(0, 0x10), Uint8Array.of(0x55));
+    emu.hw.configWrite(F1, 4, 2, 0x2); // decode on so the host can write F1's memory
+    emu.hw.mmioWrite(emu.host.pciDev(F1).resourceStart(0) + 0x10, 1, 0x66);
+    expect(emu.hw.mmioRead(emu.host.pciDev(F1).resourceStart(0) + 0x10, 1)).toBe(0x66);
+    const before = [headerDwords(emu, F0), headerDwords(emu, F1)];
+    const n = [models[F0].resets, models[F1].resets];
+    f.close();
+    expect([models[F0].resets - n[0], models[F1].resets - n[1]]).toEqual([1, 1]);
+    expect([headerDwords(emu, F0), headerDwords(emu, F1)]).toEqual(before);
+    expect(emu.hw.mmioRead(emu.host.pciDev(F1).resourceStart(0) + 0x10, 1)).toBe(0);
+    // nothing needs a reset any more: opening and closing F1 alone resets again only because F1 could not reset itself
+    const g = emu.host.openDevice(F1);
+    g.close();
+    expect([models[F0].resets - n[0], models[F1].resets - n[1]]).toEqual([2, 2]);
+  });
+
+  it('does not reset while another device of the set is open, but does at that one\'s close', async () => {
+    const { emu, models } = await machine();
+    const a = emu.host.openDevice(F0);
+    const b = emu.host.openDevice(F1);
+    const n = [models[F0].resets, models[F1].resets];
+    a.close();
+    expect([models[F0].resets, models[F1].resets]).toEqual(n);
+    b.close();
+    expect([models[F0].resets - n[0], models[F1].resets - n[1]]).toEqual([1, 1]);
+  });
+
+  it('does not reset when the bus holds a function outside the set, nor for a device that reset itself', async () => {
+    const { emu, models } = await machine(false);
+    const f = emu.host.openDevice(F0);
+    const n = [models[F0].resets, models[F1].resets];
+    f.close();
+    expect([models[F0].resets, models[F1].resets]).toEqual(n);
+
+    const e2 = await createEmulator();
+    e2.hw.addBridge(BRIDGE, { secondaryBus: 1 });
+    const flr = new CountingEndpoint();
+    const other = new CountingEndpoint();
+    e2.hw.addFunction(F0, { ...PCIE_SPEC, interruptPin: 1 }, flr);
+    e2.hw.addFunction(F1, NO_RESET_SPEC, other);
+    e2.host.bind(F0);
+    e2.host.bind(F1);
+    e2.host.openDevice(F0).close(); // FLR at open and at close: needs_reset stays false
+    expect([flr.resets, other.resets]).toEqual([2, 0]);
+  });
+});

@@ -1,33 +1,12 @@
-import type { PciFunction } from '../../../hw/pciFunction.js';
-import { Bridge } from '../../../hw/bridge.js';
 import { VFIO } from '../uapi/constants.js';
 import { PCI_HOT_RESET_INFO_MINSZ, PCI_HOT_RESET_MINSZ, decodePciHotReset, decodePciHotResetInfo, encodePciDependentDevices, encodePciHotResetInfo, pciHotResetInfoArgsz } from '../uapi/hotReset.js';
 import { VfioError } from '../vfioError.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
-import { VfioPciCoreDevice as CoreDevice } from './vfioPciCoreDevice.js';
-import { busReset, restoreState, saveState } from './reset.js';
+import { devSetResettable, functionsBelow, resetBridge, resetDevSetBus } from './devSetReset.js';
 
 // PCI hot reset over a device set (VFIO_DEVICE_GET_PCI_HOT_RESET_INFO / VFIO_DEVICE_PCI_HOT_RESET)
 // in the cdev/iommufd model: ownership is by iommufd context, and the reset array of group fds must
 // be empty.
-
-/** The bridge whose Secondary Bus Reset reaches the device, or null (root bus: no bus reset). */
-function resetBridge(fn: PciFunction): Bridge | null {
-  return fn.isVirtfn ? null : fn.bus.bridge;
-}
-
-/** Every function a reset of `bridge`'s secondary bus reaches, depth first. */
-function functionsBelow(bridge: Bridge): PciFunction[] {
-  const out: PciFunction[] = [];
-  const walk = (b: Bridge) => {
-    for (const f of b.secondary.ordered()) {
-      out.push(f);
-      if (f instanceof Bridge) walk(f);
-    }
-  };
-  walk(bridge);
-  return out;
-}
 
 export function hotResetInfo(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   const hdr = decodePciHotResetInfo(arg);
@@ -74,28 +53,16 @@ export function hotReset(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   if (hdr.count !== 0) throw new VfioError('EINVAL', 'group fds are not accepted for a device opened as a cdev (count must be 0)');
   const bridge = resetBridge(vdev.fn);
   if (!bridge) throw new VfioError('ENODEV', `${vdev.bdf} cannot be reset by slot or bus (it is on the root bus)`);
-  const affected = functionsBelow(bridge);
-  const set = vdev.devSet;
   // every function the reset reaches must belong to this device set (vfio_pci_dev_set_resettable)
-  const members: CoreDevice[] = [];
-  for (const f of affected) {
-    const pdev = vdev.vfio.pciDevOf(f);
-    const other = pdev ? vdev.vfio.vfioDeviceOf(pdev) : undefined;
-    if (!other || other.devSet !== set || !(other instanceof CoreDevice)) {
-      throw new VfioError('EINVAL', `${f.bdf} is affected by the reset but is not bound to vfio in this device set`);
-    }
-    members.push(other);
-  }
+  let outsider = '';
+  const r = devSetResettable(vdev, (f) => (outsider = f.bdf));
+  if (!r) throw new VfioError('EINVAL', `${outsider} is affected by the reset but is not bound to vfio in this device set`);
+  const members = r.members;
   // opened devices must be owned by the caller; unopened ones are safe to reset
   for (const m of members) {
     if (m.openCount > 0 && m.owner !== vdev.owner) throw new VfioError('EINVAL', `${m.bdf} is opened by another user`);
   }
-  for (const m of members) m.setPowerState(0);
-  const saved = members.map((m) => saveState(m.fn));
-  busReset(vdev.vfio.hw, bridge);
-  members.forEach((m, i) => {
-    restoreState(vdev.vfio.hw, m.fn, saved[i]);
-    m.needsReset = false;
-  });
+  resetDevSetBus(bridge, members);
+  for (const m of members) m.needsReset = false;
   return 0;
 }

@@ -237,7 +237,8 @@ export class VfioPciIrqs {
     const c = this.ctx.get(0);
     if (this.type !== 'intx' || !c) {
       // masking from config space (INTx Disable) when INTx is not in use: the physical bit follows
-      this.setHwIntxDisable(true);
+      // (pci_2_3 devices; a nointx device keeps it set)
+      if (!this.vdev.nointx) this.setHwIntxDisable(true);
       return;
     }
     if (!c.masked) {
@@ -250,7 +251,7 @@ export class VfioPciIrqs {
   intxUnmask(): void {
     const c = this.ctx.get(0);
     if (this.type !== 'intx' || !c) {
-      this.setHwIntxDisable(false);
+      if (!this.vdev.nointx) this.setHwIntxDisable(false);
       return;
     }
     if (!c.masked || this.virqDisabled) return;
@@ -394,8 +395,9 @@ export class VfioPciIrqs {
     }
     this.ctx.clear();
     this.type = 'none';
-    // back to INTx as the user last set it (vfio restores INTx Disable through pci_intx)
-    this.setHwIntxDisable(this.virqDisabled);
+    // back to INTx as the user last set it (vfio restores INTx Disable through pci_intx); a nointx
+    // device keeps INTx Disable set
+    this.setHwIntxDisable(this.virqDisabled || this.vdev.nointx);
   }
 
   /** Tear everything down (close_device). */

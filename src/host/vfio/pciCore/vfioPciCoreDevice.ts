@@ -16,6 +16,8 @@ import type { SavedState } from './reset.js';
 import { VfioConfig } from './config/vfioConfig.js';
 import type { HostBarResource } from './config/barVirt.js';
 import { probeMmaps, releaseMmaps } from './mmapProbe.js';
+import { devSetTryReset } from './devSetReset.js';
+import { vfioPciNointx } from './nointx.js';
 import type { DummyResource } from './mmapProbe.js';
 
 /** A registered ioeventfd: writing `data` of `size` bytes at BAR `bar` + `pos` when `fd` fires. */
@@ -42,7 +44,8 @@ export class VfioPciCoreDevice extends VfioDevice {
   config: VfioConfig | null = null;
   resetWorks = false;
   nointx = false;
-  needsReset = true;
+  /** vdev->needs_reset: set at close when the device could not reset itself; a set bus reset clears it */
+  needsReset = false;
   regions: VfioPciRegion[] = [];
   msixBar = 0xff;
   msixOffset = 0;
@@ -115,14 +118,21 @@ export class VfioPciCoreDevice extends VfioDevice {
     // D0, decode for the BAR types present, then a reset to start clean (reset_works comes from it)
     const pm = fn.capOffset(L.M_PM_CAP);
     if (pm && (fn.configRead(pm + PCI_PM_CTRL, 2) & 3) !== 0) this.hwConfigWrite(pm + PCI_PM_CTRL, 2, fn.configRead(pm + PCI_PM_CTRL, 2) & ~3);
+    // pci_clear_master: the state saved below must not include bus mastering
+    const cmd0 = this.hwConfigRead(PCI_COMMAND, 2);
+    if (cmd0 & PCI_COMMAND_MASTER) this.hwConfigWrite(PCI_COMMAND, 2, cmd0 & ~PCI_COMMAND_MASTER);
     this.vfio.enableDevice(this.pdev);
     const method = probeResetMethod(this.vfio.hw, fn);
     this.resetWorks = method !== null;
     if (method && this.tryResetFunction() === false) this.resetWorks = false;
     this.savedState = saveState(fn);
-    // PCI 2.3 INTx masking is supported (our hardware implements INTx Disable); start unmasked
+    // devices with broken INTx masking get no INTx at all and INTx Disable set (vfio_pci_nointx);
+    // the others support PCI 2.3 masking (our hardware implements INTx Disable) and start unmasked
+    this.nointx = vfioPciNointx(this.pdev.id.vendor, this.pdev.id.device);
     const cmd = this.hwConfigRead(PCI_COMMAND, 2);
-    if (cmd & PCI_COMMAND_INTX_DISABLE) this.hwConfigWrite(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_INTX_DISABLE);
+    if (this.nointx) {
+      if (!(cmd & PCI_COMMAND_INTX_DISABLE)) this.hwConfigWrite(PCI_COMMAND, 2, cmd | PCI_COMMAND_INTX_DISABLE);
+    } else if (cmd & PCI_COMMAND_INTX_DISABLE) this.hwConfigWrite(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_INTX_DISABLE);
     this.config = new VfioConfig(fn, {
       isVirtfn: this.pdev.isVirtfn,
       ids: this.pdev.isVirtfn ? { vendor: this.pdev.id.vendor, device: this.pdev.id.device } : undefined,
@@ -168,6 +178,7 @@ export class VfioPciCoreDevice extends VfioDevice {
     // bus master off, then back to the state saved at enable, reset if we can
     const cmd = this.hwConfigRead(PCI_COMMAND, 2);
     this.hwConfigWrite(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+    this.needsReset = true;
     if (this.resetWorks) {
       const method = probeResetMethod(this.vfio.hw, this.fn);
       if (method) {
@@ -178,6 +189,7 @@ export class VfioPciCoreDevice extends VfioDevice {
     if (this.savedState) restoreState(this.vfio.hw, this.fn, this.savedState);
     this.savedState = null;
     this.vfio.disableDevice(this.pdev);
+    devSetTryReset(this);
   }
 
   /** pci_try_reset_function: save state, reset by the first working method, restore. */
