@@ -6,3 +6,4 @@ export * from "./bar";
 export * from "./msi";
 export * from "./msix";
 export * from "./vfioConfig";
+export * from "./virtioLegacy";
