@@ -11,6 +11,7 @@ import type { VfioDeviceFile } from './vfio/deviceFile.js';
 import type { DataStream, DataStreamFile } from './vfio/dataStream.js';
 import type { Eventfd } from './fileTable.js';
 import { genericVfioPciDriver } from './vfio/vfioPciDriver.js';
+import { dmaeVfioPciDriver } from './variants/dmaEngine/dmaeVfioPciDriver.js';
 
 /**
  * The emulated host kernel. It sees the functions of `hw` and reaches their config space only
@@ -37,6 +38,7 @@ export class Host {
     // the host's interrupt controller receives what the hardware signals
     hw.setInterruptSink(this.vfio.irqs);
     this.driverCore.registerDriver(genericVfioPciDriver(this.vfio));
+    this.driverCore.registerDriver(dmaeVfioPciDriver(this.vfio));
   }
 
   /** The device at `bdf`, after syncing with the hardware; throws a plain Error when there is none. */
