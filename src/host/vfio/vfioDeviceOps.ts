@@ -26,7 +26,8 @@ export interface VfioMigrationOps<D extends VfioDevice = VfioDevice> {
 
 /** DMA logging ops (struct vfio_log_ops): device-side dirty tracking of the pages it writes. */
 export interface VfioLogOps<D extends VfioDevice = VfioDevice> {
-  start(vdev: D, ranges: { iova: bigint; length: bigint }[], pageSize: bigint): void;
+  /** may return the page size the device chose to track at (written back to control.page_size) */
+  start(vdev: D, ranges: { iova: bigint; length: bigint }[], pageSize: bigint): void | bigint;
   stop(vdev: D): void;
   /** returns the dirty bitmap for [iova, iova+length) at pageSize and clears what it reports */
   readAndClear(vdev: D, iova: bigint, length: bigint, pageSize: bigint): Uint8Array;

@@ -76,7 +76,9 @@ function loggingStart(vdev: VfioDevice, flags: number, arg: Uint8Array, argsz: n
     }
     ranges.push({ iova: r.iova, length: r.length });
   }
-  log.start(vdev, ranges, page);
+  const chosen = log.start(vdev, ranges, page);
+  // page_size is in/out: the kernel copies back the granularity the device tracks at
+  if (typeof chosen === 'bigint' && chosen !== page) new DataView(arg.buffer, arg.byteOffset, arg.byteLength).setBigUint64(P, chosen, true);
   return 0;
 }
 
