@@ -143,7 +143,10 @@ export const PCI_EXP_DEVSTA2 = 42;
 export const PCI_EXP_LNKCAP2 = 44;
 export const PCI_EXP_LNKCTL2 = 48;
 export const PCI_EXP_LNKSTA2 = 50;
-export const PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 = 0x3c;
+/** the whole v2 capability including the Slot 2 registers (what our hardware implements) */
+export const PCI_CAP_EXP_SIZEOF = 0x3c;
+/** end of a v2 endpoint's registers without slot (pci_regs.h) */
+export const PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 = 0x34;
 
 // Extended capabilities
 export const PCI_CFG_SPACE_SIZE = 256;

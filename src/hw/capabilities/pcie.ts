@@ -1,7 +1,7 @@
 import { L, mem } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
 import {
-  PCI_CAP_EXP_ENDPOINT_SIZEOF_V2, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_EXP_DEVSTA, PCI_EXP_FLAGS,
+  PCI_CAP_EXP_SIZEOF, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_EXP_DEVSTA, PCI_EXP_FLAGS,
   PCI_EXP_LNKCAP, PCI_EXP_LNKCAP2, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_EXP_LNKSTA, PCI_EXP_TYPE_ENDPOINT,
 } from '../pciRegs.js';
 
@@ -12,7 +12,7 @@ import {
  * reads back 0.
  */
 export function buildPcie(b: ConfigBuilder, flr: boolean, portType = PCI_EXP_TYPE_ENDPOINT, field = 'capabilities[pcie]'): number {
-  const off = b.addCapability(PCI_CAP_ID_EXP, PCI_CAP_EXP_ENDPOINT_SIZEOF_V2, field);
+  const off = b.addCapability(PCI_CAP_ID_EXP, PCI_CAP_EXP_SIZEOF, field);
   b.reg(off + PCI_EXP_FLAGS, 2, 0x0002 | (portType << 4));
   // MPS 256B, extended tags, L0s/L1 acceptable latency unlimited, role-based error reporting
   const devcap = 0x00000001 | 0x20 | (7 << 6) | (7 << 9) | 0x8000 | (flr ? PCI_EXP_DEVCAP_FLR : 0);

@@ -1,44 +1,36 @@
 // Register offsets, bits and sizes the vfio config tables need beyond src/hw/pciRegs.ts, named and
 // valued as in Linux's include/uapi/linux/pci_regs.h.
 
+// the registers src/hw/pciRegs.ts already names come from there, so each value is written once
+export * from '../../../../hw/pciRegs.js';
+
 /** The standard header: the kernel's fake capability 0 (PCI_CAP_ID_BASIC) covers it. */
 export const PCI_STD_HEADER_SIZEOF = 64;
-export const PCI_BIST = 0x0f;
 export const PCI_BASE_ADDRESS_5 = 0x24;
-export const PCI_BASE_ADDRESS_SPACE_IO = 0x01;
-export const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x04;
-export const PCI_BASE_ADDRESS_MEM_PREFETCH = 0x08;
 export const PCI_CAP_LIST_ID = 0;
 export const PCI_CAP_FLAGS = 2;
 export const PCI_CAP_SIZEOF = 4;
 
 // Capability IDs (PCI_CAP_ID_*), PCI_CAP_ID_MAX = PCI_CAP_ID_EA.
-export const PCI_CAP_ID_PM = 0x01;
 export const PCI_CAP_ID_AGP = 0x02;
 export const PCI_CAP_ID_VPD = 0x03;
 export const PCI_CAP_ID_SLOTID = 0x04;
-export const PCI_CAP_ID_MSI = 0x05;
 export const PCI_CAP_ID_CHSWP = 0x06;
 export const PCI_CAP_ID_PCIX = 0x07;
 export const PCI_CAP_ID_HT = 0x08;
-export const PCI_CAP_ID_VNDR = 0x09;
 export const PCI_CAP_ID_DBG = 0x0a;
 export const PCI_CAP_ID_CCRC = 0x0b;
 export const PCI_CAP_ID_SHPC = 0x0c;
 export const PCI_CAP_ID_SSVID = 0x0d;
 export const PCI_CAP_ID_AGP3 = 0x0e;
 export const PCI_CAP_ID_SECDEV = 0x0f;
-export const PCI_CAP_ID_EXP = 0x10;
-export const PCI_CAP_ID_MSIX = 0x11;
 export const PCI_CAP_ID_SATA = 0x12;
 export const PCI_CAP_ID_AF = 0x13;
 export const PCI_CAP_ID_EA = 0x14;
 export const PCI_CAP_ID_MAX = PCI_CAP_ID_EA;
 
 // Extended capability IDs (PCI_EXT_CAP_ID_*), PCI_EXT_CAP_ID_MAX = PCI_EXT_CAP_ID_PL_64GT.
-export const PCI_EXT_CAP_ID_ERR = 0x01;
 export const PCI_EXT_CAP_ID_VC = 0x02;
-export const PCI_EXT_CAP_ID_DSN = 0x03;
 export const PCI_EXT_CAP_ID_PWR = 0x04;
 export const PCI_EXT_CAP_ID_RCLD = 0x05;
 export const PCI_EXT_CAP_ID_RCILC = 0x06;
@@ -51,7 +43,6 @@ export const PCI_EXT_CAP_ID_CAC = 0x0c;
 export const PCI_EXT_CAP_ID_ACS = 0x0d;
 export const PCI_EXT_CAP_ID_ARI = 0x0e;
 export const PCI_EXT_CAP_ID_ATS = 0x0f;
-export const PCI_EXT_CAP_ID_SRIOV = 0x10;
 export const PCI_EXT_CAP_ID_MRIOV = 0x11;
 export const PCI_EXT_CAP_ID_MCAST = 0x12;
 export const PCI_EXT_CAP_ID_PRI = 0x13;
@@ -72,10 +63,8 @@ export const extCapId = (header: number): number => header & 0xffff;
 export const extCapNext = (header: number): number => (header >>> 20) & 0xffc;
 
 // Sizes
-export const PCI_PM_SIZEOF = 8;
 export const PCI_AGP_SIZEOF = 12;
 export const PCI_CAP_VPD_SIZEOF = 8;
-export const PCI_CAP_MSIX_SIZEOF = 12;
 export const PCI_CAP_AF_SIZEOF = 6;
 export const PCI_CAP_PCIX_SIZEOF_V0 = 8;
 export const PCI_CAP_PCIX_SIZEOF_V2 = 24;
@@ -83,7 +72,6 @@ export const PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V1 = 12;
 export const PCI_CAP_EXP_ENDPOINT_SIZEOF_V1 = 20;
 export const PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2 = 0x2c;
 /** End of a v2 endpoint's PCIe capability with a link, as the kernel sizes it (Slot 2 registers excluded). */
-export const PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 = 0x34;
 export const HT_CAP_SIZEOF_LONG = 28;
 export const HT_CAP_SIZEOF_SHORT = 24;
 export const HT_3BIT_CAP_MASK = 0xe0;
@@ -92,8 +80,6 @@ export const PCI_SATA_REGS_MASK = 0xf;
 export const PCI_SATA_REGS_INLINE = 0xf;
 export const PCI_SATA_SIZEOF_SHORT = 8;
 export const PCI_SATA_SIZEOF_LONG = 16;
-export const PCI_ERR_ROOT_COMMAND = 0x2c;
-export const PCI_EXT_CAP_DSN_SIZEOF = 12;
 export const PCI_EXT_CAP_PWR_SIZEOF = 0x10;
 export const PCI_EXT_CAP_ARI_SIZEOF = 8;
 export const PCI_EXT_CAP_ATS_SIZEOF = 8;
@@ -103,32 +89,14 @@ export const PCI_EXT_CAP_PRI_SIZEOF = 16;
 export const PCI_EXT_CAP_LTR_SIZEOF = 8;
 
 // Power management
-export const PCI_PM_PMC = 2;
 export const PCI_PM_CAP_PME_MASK = 0xf800;
-export const PCI_PM_CTRL = 4;
-export const PCI_PM_CTRL_STATE_MASK = 0x0003;
 export const PCI_PM_CTRL_PME_ENABLE = 0x0100;
-export const PCI_PM_CTRL_PME_STATUS = 0x8000;
 
 // VPD
 export const PCI_VPD_ADDR = 2;
 export const PCI_VPD_DATA = 4;
 
 // MSI
-export const PCI_MSI_FLAGS = 2;
-export const PCI_MSI_FLAGS_ENABLE = 0x0001;
-export const PCI_MSI_FLAGS_QMASK = 0x000e;
-export const PCI_MSI_FLAGS_QSIZE = 0x0070;
-export const PCI_MSI_FLAGS_64BIT = 0x0080;
-export const PCI_MSI_FLAGS_MASKBIT = 0x0100;
-export const PCI_MSI_ADDRESS_LO = 4;
-export const PCI_MSI_ADDRESS_HI = 8;
-export const PCI_MSI_DATA_32 = 8;
-export const PCI_MSI_MASK_32 = 12;
-export const PCI_MSI_PENDING_32 = 16;
-export const PCI_MSI_DATA_64 = 12;
-export const PCI_MSI_MASK_64 = 16;
-export const PCI_MSI_PENDING_64 = 20;
 
 // PCI-X
 export const PCI_X_CMD = 2;
@@ -139,18 +107,11 @@ export const PCI_X_STATUS_266MHZ = 0x40000000;
 export const PCI_X_STATUS_533MHZ = 0x80000000;
 
 // PCI Express
-export const PCI_EXP_FLAGS = 2;
 export const PCI_EXP_FLAGS_VERS = 0x000f;
-export const PCI_EXP_FLAGS_TYPE = 0x00f0;
 export const PCI_EXP_TYPE_RC_END = 0x9;
-export const PCI_EXP_DEVCAP = 4;
-export const PCI_EXP_DEVCAP_FLR = 0x10000000;
-export const PCI_EXP_DEVCTL = 8;
 export const PCI_EXP_DEVCTL_PAYLOAD = 0x00e0;
 export const PCI_EXP_DEVCTL_PHANTOM = 0x0200;
 export const PCI_EXP_DEVCTL_READRQ = 0x7000;
-export const PCI_EXP_DEVCTL_BCR_FLR = 0x8000;
-export const PCI_EXP_DEVCTL2 = 0x28;
 export const PCI_EXP_DEVCTL2_ARI = 0x0020;
 
 // Advanced Features
@@ -161,12 +122,6 @@ export const PCI_AF_CTRL = 4;
 export const PCI_AF_CTRL_FLR = 0x01;
 
 // AER
-export const PCI_ERR_UNCOR_STATUS = 0x04;
-export const PCI_ERR_UNCOR_MASK = 0x08;
-export const PCI_ERR_UNCOR_SEVER = 0x0c;
-export const PCI_ERR_COR_STATUS = 0x10;
-export const PCI_ERR_COR_MASK = 0x14;
-export const PCI_ERR_CAP = 0x18;
 export const PCI_ERR_UNC_UND = 0x00000001;
 export const PCI_ERR_UNC_DLP = 0x00000010;
 export const PCI_ERR_UNC_SURPDN = 0x00000020;
