@@ -9,6 +9,8 @@ import { vfioDeviceClose, vfioDeviceFeature, vfioDeviceOpen } from './vfioMain.j
 export interface VfioDeviceFile {
   ioctl(request: number, arg: Uint8Array): number;
   read(offset: bigint, length: number): Uint8Array;
+  /** pread into a caller's buffer: no allocation per access; returns the bytes read */
+  readInto?(offset: bigint, buf: Uint8Array): number;
   write(offset: bigint, data: Uint8Array): number;
   close(): void;
 }
@@ -67,7 +69,23 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
       // in it, so the file answers that itself (variants may still call the core with 0 bytes to
       // get its checks)
       if (length === 0) return new Uint8Array(0);
-      return op(this.vdev, offset, length);
+      const buf = new Uint8Array(length);
+      const n = op(this.vdev, offset, buf);
+      return n === length ? buf : buf.subarray(0, n);
+    } catch (e) {
+      throw asVfioError(e, 'read');
+    }
+  }
+
+  readInto(offset: bigint, buf: Uint8Array): number {
+    this.live('read');
+    try {
+      const op = this.vdev.ops.read;
+      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no read op`);
+      checkOffset(offset);
+      if (!(buf instanceof Uint8Array)) throw new VfioError('EFAULT', 'read buffer must be a Uint8Array');
+      if (buf.length === 0) return 0;
+      return op(this.vdev, offset, buf);
     } catch (e) {
       throw asVfioError(e, 'read');
     }

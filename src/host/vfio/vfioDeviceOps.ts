@@ -46,7 +46,8 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
   openDevice?(vdev: D): void;
   /** last close */
   closeDevice?(vdev: D): void;
-  read?(vdev: D, offset: bigint, length: number): Uint8Array;
+  /** fills `buf` from the region offset (the kernel's read(buf, count, ppos)); returns bytes read */
+  read?(vdev: D, offset: bigint, buf: Uint8Array): number;
   write?(vdev: D, offset: bigint, data: Uint8Array): number;
   ioctl?(vdev: D, request: number, arg: Uint8Array): number;
   /** what of region `index` can be mapped (empty: nothing) */

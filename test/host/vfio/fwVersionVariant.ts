@@ -127,16 +127,16 @@ function fwCloseDevice(vdev: FwVariantDevice): void {
   vfioPciCoreCloseDevice(vdev);
 }
 
-function fwRead(vdev: FwVariantDevice, offset: bigint, length: number): Uint8Array {
+function fwRead(vdev: FwVariantDevice, offset: bigint, buf: Uint8Array): number {
   // the core validates and reads the hardware; the variant patches in the emulated register
-  const buf = vfioPciCoreRead(vdev, offset, length);
+  const n = vfioPciCoreRead(vdev, offset, buf);
   const [index, pos] = splitOffset(offset);
-  if (index !== VFIO.PCI_BAR0_REGION_INDEX) return buf;
-  const hit = vfioPciCoreRangeIntersectRange(pos, buf.length, FW_VERSION_OFFSET, FW_VERSION_SIZE);
+  if (index !== VFIO.PCI_BAR0_REGION_INDEX) return n;
+  const hit = vfioPciCoreRangeIntersectRange(pos, n, FW_VERSION_OFFSET, FW_VERSION_SIZE);
   if (hit) {
     for (let i = 0; i < hit.count; i++) buf[hit.bufOffset + i] = (FW_VERSION >>> (8 * (hit.registerOffset + i))) & 0xff;
   }
-  return buf;
+  return n;
 }
 
 function fwWrite(vdev: FwVariantDevice, offset: bigint, data: Uint8Array): number {

@@ -160,10 +160,8 @@ function romRead(vdev: VfioPciCoreDevice, pos: number, buf: Uint8Array, count: n
   }
 }
 
-export function vfioPciCoreRead(vdev: VfioPciCoreDevice, offset: bigint, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
-  const n = vfioPciRw(vdev, offset, buf, false);
-  return n === length ? buf : buf.subarray(0, n);
+export function vfioPciCoreRead(vdev: VfioPciCoreDevice, offset: bigint, buf: Uint8Array): number {
+  return vfioPciRw(vdev, offset, buf, false);
 }
 
 export function vfioPciCoreWrite(vdev: VfioPciCoreDevice, offset: bigint, data: Uint8Array): number {
