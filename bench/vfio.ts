@@ -18,6 +18,7 @@ export const SUITE = 'vfio';
 export const HW_CONFIG_READ_CASE = 'hw.configRead dword (hardware level)';
 export const CONFIG_READ_CASE = 'VfioDeviceFile.read config dword (bigint offset)';
 export const CONFIG_READ_NUM_CASE = 'VfioDeviceFile.read config dword (number offset)';
+export const CONFIG_READ_INTO_CASE = 'VfioDeviceFile.readInto config dword (number offset, caller buffer)';
 export const HW_BAR_READ_CASE = 'hw.mmioRead BAR0 dword (hardware level)';
 export const BAR_READ_CASE = 'VfioDeviceFile.read BAR0 dword (bigint offset)';
 export const BAR_READ_NUM_CASE = 'VfioDeviceFile.read BAR0 dword (number offset)';
@@ -28,6 +29,7 @@ export const TRIGGER_CASE = 'SET_IRQS TRIGGER|DATA_NONE MSI-X vector -> eventfd'
 export const PAIRS: [string, string][] = [
   [CONFIG_READ_CASE, HW_CONFIG_READ_CASE],
   [CONFIG_READ_NUM_CASE, HW_CONFIG_READ_CASE],
+  [CONFIG_READ_INTO_CASE, HW_CONFIG_READ_CASE],
   [BAR_READ_CASE, HW_BAR_READ_CASE],
   [BAR_READ_NUM_CASE, HW_BAR_READ_CASE],
   [TRIGGER_CASE, HW_TRIGGER_CASE],
@@ -71,12 +73,16 @@ export async function run(): Promise<SuiteReport> {
   const barHw = Float64Array.from({ length: BAR_DWORDS }, (_, r) => bar0 + (r << 2));
   // the number offset is accepted by the device file although the API types it as bigint
   const readNum = file.read.bind(file) as unknown as (offset: number, length: number) => Uint8Array;
+  // pread into a buffer the VMM owns: the per-access allocation of read() is gone
+  const readInto = file.readInto!.bind(file) as unknown as (offset: number, buf: Uint8Array) => number;
+  const dword = new Uint8Array(4);
 
   // ---- sanity: both paths see the same device ----
   for (let r = 0; r < BAR_DWORDS; r++) c.writeRegion(0, r << 2, 4, Math.imul(r + 1, 0x9e3779b1) >>> 0);
   for (let r = 0; r < READ_REGS; r++) {
     const off = r << 2;
     const v = le32(file.read(cfgBig[r], 4));
+    check(readInto(cfgNum[r], dword) === 4 && le32(dword) === v, `readInto agrees at config ${hex(off)}`);
     check(le32(readNum(cfgNum[r], 4)) === v, `number and bigint offsets agree at config ${hex(off)}`);
     // the header is the hardware's except where vfio virtualizes it (BARs, command bits)
     if (off === 0 || off === 8 || off === 0x2c) check(v === hw.configRead(BDF, off, 4), `config ${hex(off)} passes through`);
@@ -131,6 +137,19 @@ export async function run(): Promise<SuiteReport> {
       fn: () => {
         let acc = 0;
         for (let i = 0; i < BATCH; i++) acc = (acc + readNum(cfgNum[i & (READ_REGS - 1)], 4)[0]) | 0;
+        sink.value ^= acc;
+      },
+    },
+    {
+      name: CONFIG_READ_INTO_CASE,
+      accesses: BATCH,
+      op: 'batch',
+      fn: () => {
+        let acc = 0;
+        for (let i = 0; i < BATCH; i++) {
+          readInto(cfgNum[i & (READ_REGS - 1)], dword);
+          acc = (acc + dword[0]) | 0;
+        }
         sink.value ^= acc;
       },
     },
