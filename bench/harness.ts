@@ -11,7 +11,7 @@ export const BATCH = 1024;
 export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 /** Seconds benny may spend sampling one case (env BENCH_MAX_TIME overrides). */
-const MAX_TIME = Number(process.env.BENCH_MAX_TIME ?? 2);
+const MAX_TIME = Number(process.env.BENCH_MAX_TIME ?? 1.5);
 const MIN_SAMPLES = 5;
 
 /** Benchmarked code folds its results in here so the JIT cannot drop the work as dead. */

@@ -20,7 +20,7 @@
 //   hardware-level counterpart measured in the same run. Goals are reported, not enforced: timing is
 //   noisy on shared machines.
 // - Raw benny output per suite: bench/results/<suite>.json; all of the table: bench/results/summary.json.
-//   Set BENCH_MAX_TIME (seconds per case, default 2) for steadier numbers.
+//   Set BENCH_MAX_TIME (seconds per case, default 1.5; the whole run stays under 2 minutes) for steadier numbers.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
