@@ -1,0 +1,172 @@
+import type { Eventfd } from '../host/fileTable.js';
+import type { Host } from '../host/host.js';
+import type { VfioDeviceFile } from '../host/vfio/deviceFile.js';
+import type { Bridge } from '../hw/bridge.js';
+import type { GuestMemory } from '../hw/guestMemory.js';
+import { Hardware } from '../hw/hardware.js';
+import type { InterruptSink } from '../hw/interrupts.js';
+import type { PciFunction } from '../hw/pciFunction.js';
+import type { BridgeSpec } from '../hw/spec.js';
+import type { VmmContext } from './vfioPciDevice.js';
+import { VfioPciDevice } from './vfioPciDevice.js';
+import { VmmLog } from './vmmLog.js';
+
+/** Guest RAM: a window of the host's memory. The IOMMU maps it 1:1, so a guest address is a DMA address. */
+export interface GuestRam {
+  base: number;
+  size: number;
+}
+
+export interface VmmOptions {
+  /** guest RAM inside the host memory (default: all of it) */
+  ram?: GuestRam;
+  /** where the guest bus's ECAM window sits (default 0xB0000000, as on the host) */
+  ecamBase?: number;
+}
+
+/**
+ * The guest's interrupt controller as the VMM wires it: the guest bus's interrupt sink, which also
+ * reports the guest's EOI of a level-triggered line (KVM's irqfd resampler).
+ */
+export interface GuestInterruptController extends InterruptSink {
+  setEoiListener(listener: ((source: PciFunction) => void) | null): void;
+}
+
+/**
+ * A VMM in the QEMU mould: a guest-visible PCI bus (a second Hardware: CF8/CFC and ECAM config
+ * cycles, routed port I/O and MMIO) whose slots hold vfio device files (`assign`), with the host's
+ * memory as guest RAM. Everything the guest does to an assigned function goes through the VMM's
+ * emulation to the device file (vfioPciDevice.ts); nothing reaches the host's hardware directly.
+ */
+export class Vmm implements VmmContext {
+  /** the guest-visible PCI topology */
+  readonly hw: Hardware;
+  readonly memory: GuestMemory;
+  readonly ram: GuestRam;
+  readonly log = new VmmLog();
+  readonly host: Host;
+  private readonly devs = new Map<string, VfioPciDevice>();
+  private controller: GuestInterruptController | null = null;
+  private closed = false;
+
+  constructor(emu: { host: Host; memory: GuestMemory }, options: VmmOptions = {}) {
+    this.host = emu.host;
+    this.memory = emu.memory;
+    const ram = options.ram ?? { base: 0, size: emu.memory.size };
+    if (!emu.memory.contains(ram.base, ram.size) || ram.size <= 0) throw new RangeError(`guest RAM [${ram.base}, +${ram.size}) is not inside the ${emu.memory.size}-byte host memory`);
+    this.ram = { base: ram.base, size: ram.size };
+    this.hw = new Hardware({ memory: emu.memory, ecamBase: options.ecamBase });
+  }
+
+  /** A PCI-to-PCI bridge (a root port) on the guest bus, for assigning devices behind it. */
+  addBridge(bdf: string, spec: BridgeSpec): Bridge {
+    return this.hw.addBridge(bdf, spec);
+  }
+
+  /**
+   * Assigns an open vfio device file to `guestBdf` on the guest bus. The VMM owns the file from now
+   * on (close() closes it). Throws when the slot is taken or the file is not a vfio PCI device.
+   */
+  assign(file: VfioDeviceFile, guestBdf: string): VfioPciDevice {
+    if (this.closed) throw new Error('the VMM is closed');
+    const key = guestBdf.toLowerCase();
+    if (this.devs.has(key) || this.hw.function(key)) throw new Error(`${guestBdf}: the guest slot is taken`);
+    const dev = new VfioPciDevice(this, file, key);
+    try {
+      dev.attach(this.hw);
+    } catch (e) {
+      dev.close();
+      throw e;
+    }
+    this.devs.set(key, dev);
+    this.log.info(`assigned ${dev.name} at ${key}`);
+    return dev;
+  }
+
+  /** Assigned devices in guest bus order. */
+  devices(): VfioPciDevice[] {
+    return [...this.devs.values()].sort((a, b) => (a.guestBdf < b.guestBdf ? -1 : a.guestBdf > b.guestBdf ? 1 : 0));
+  }
+
+  device(guestBdf: string): VfioPciDevice | undefined {
+    return this.devs.get(guestBdf.toLowerCase());
+  }
+
+  /** Makes `ctrl` the guest bus's interrupt sink and takes its EOIs for INTx resampling. */
+  connectInterruptController(ctrl: GuestInterruptController): void {
+    this.controller?.setEoiListener(null);
+    this.controller = ctrl;
+    this.hw.setInterruptSink(ctrl);
+    ctrl.setEoiListener((source) => this.eoi(source));
+  }
+
+  /**
+   * The guest EOI'd the INTx of `source` (a guest function or its bdf): the VMM lowers the pin and
+   * signals the unmask eventfd (resample). Returns whether a pending INTx was acknowledged.
+   */
+  eoi(source: PciFunction | string): boolean {
+    const bdf = typeof source === 'string' ? source : source.bdf;
+    return this.devs.get(bdf.toLowerCase())?.eoi() ?? false;
+  }
+
+  /** A system reset of one assigned device (QEMU's vfio_pci_reset), or of all of them. */
+  reset(guestBdf?: string): void {
+    const list = guestBdf === undefined ? this.devices() : [this.devs.get(guestBdf.toLowerCase())].filter((d): d is VfioPciDevice => !!d);
+    for (const d of list) d.reset(null, 'bus');
+  }
+
+  // ---- VmmContext ---------------------------------------------------------------------------------
+
+  eventfd(): Eventfd {
+    return this.host.eventfd();
+  }
+
+  /**
+   * The guest moved a BAR or changed decode. Overlaps are the guest's business (the address map
+   * gives each address to one BAR, as a bus would); the VMM logs each overlapping pair once.
+   */
+  barsChanged(_dev: VfioPciDevice): void {
+    for (const space of ['mem', 'io'] as const) {
+      const byBar = new Map<string, { base: number; end: number; who: string }>();
+      for (const f of this.hw.functions()) {
+        for (const b of f.decodedBars(space === 'io')) {
+          const who = `${f.bdf} BAR${b.bar}`;
+          byBar.set(who, { base: b.base, end: b.base + b.size, who });
+        }
+      }
+      const list = [...byBar.values()];
+      for (let i = 0; i < list.length; i++) {
+        for (let j = i + 1; j < list.length; j++) {
+          const a = list[i];
+          const b = list[j];
+          if (a.base < b.end && b.base < a.end) {
+            this.log.once(`overlap:${a.who}:${b.who}:${a.base}:${b.base}`, `guest placed ${a.who} [0x${a.base.toString(16)}, 0x${a.end.toString(16)}) over ${b.who} [0x${b.base.toString(16)}, 0x${b.end.toString(16)}); the address map gives the overlap to one of them`);
+          }
+        }
+        if (space === 'mem') {
+          const a = list[i];
+          const e = this.hw.ecamBase;
+          if (a.base < e + this.hw.ecamSize && e < a.end) this.log.once(`overlap:${a.who}:ecam:${a.base}`, `guest placed ${a.who} over the ECAM window; config space shadows it there`);
+        }
+      }
+    }
+  }
+
+  // ---- teardown -------------------------------------------------------------------------------------
+
+  /** Releases everything: each device's interrupts (SET_IRQS count 0), eventfds and file; the guest bus empties. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const d of this.devices()) {
+      d.close();
+      this.hw.removeFunction(d.guestBdf);
+    }
+    this.devs.clear();
+    this.controller?.setEoiListener(null);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
