@@ -1,0 +1,78 @@
+// Shared set-up for the VMM tests: a host emulator with devices bound to vfio-pci, a VMM with the
+// device files assigned, and a guest on the VMM's bus. Everything goes through the public layers:
+// hw builds the host, the host binds and opens device files, the VMM assigns them, the guest uses
+// config cycles, MMIO and its interrupt controller.
+import { expect } from 'vitest';
+import { createEmulator } from '../../src/emulator.js';
+import type { Emulator } from '../../src/emulator.js';
+import type { EndpointSpec } from '../../src/hw/spec.js';
+import type { PciFunction } from '../../src/hw/pciFunction.js';
+import { Guest } from '../../src/guest/guest.js';
+import type { EnumeratedFunction, EnumerationResult } from '../../src/guest/enumerator.js';
+import { Vmm } from '../../src/vmm/vmm.js';
+import type { VmmOptions } from '../../src/vmm/vmm.js';
+
+/** A plain PCIe endpoint with MSI (4 vectors, 64-bit, per-vector mask), INTx pin B, FLR. */
+export const MSI_SPEC: EndpointSpec = {
+  vendorId: 0x8086,
+  deviceId: 0x10d3,
+  classCode: 0x020000,
+  interruptPin: 2,
+  bars: [{ kind: 'mem32', size: 0x4000 }, { kind: 'io', size: 0x20 }],
+  capabilities: [{ id: 'pm' }, { id: 'msi', vectors: 4, is64: true, perVectorMask: true }, { id: 'pcie', flr: true }],
+};
+
+export interface HostDevice {
+  kind: 'dma' | 'endpoint';
+  hostBdf: string;
+  guestBdf: string;
+  spec?: EndpointSpec;
+  deviceMemoryBytes?: number;
+  /** host driver: 'vfio-pci' (through driver_override), or the best `vfio_pci:` match (default) */
+  driver?: 'vfio-pci' | 'best';
+}
+
+export interface Machine {
+  emu: Emulator;
+  vmm: Vmm;
+  guest: Guest;
+  /** host functions by guest bdf */
+  hostFn: Map<string, PciFunction>;
+}
+
+/** Builds the host devices, binds them to vfio, assigns them to a VMM and puts a guest on its bus. */
+export async function machine(devices: HostDevice[], opts: { memoryBytes?: number; vmm?: VmmOptions; beforeBind?: (emu: Emulator) => void } = {}): Promise<Machine> {
+  const emu = await createEmulator({ memoryBytes: opts.memoryBytes ?? 4 << 20 });
+  const hostFn = new Map<string, PciFunction>();
+  for (const d of devices) {
+    const fn = d.kind === 'dma' ? emu.hw.addDmaEngine(d.hostBdf, { deviceMemoryBytes: d.deviceMemoryBytes ?? 64 << 10 }) : emu.hw.addEndpoint(d.hostBdf, d.spec ?? MSI_SPEC);
+    hostFn.set(d.guestBdf, fn);
+  }
+  opts.beforeBind?.(emu);
+  const vmm = new Vmm(emu, opts.vmm);
+  for (const d of devices) {
+    if (d.driver === 'vfio-pci') {
+      emu.host.driverOverride(d.hostBdf, 'vfio-pci');
+      expect(emu.host.bind(d.hostBdf, 'vfio-pci')).toBe('vfio-pci');
+    } else {
+      expect(emu.host.bind(d.hostBdf)).toMatch(/vfio-pci$/);
+    }
+    vmm.assign(emu.host.openDevice(d.hostBdf), d.guestBdf);
+  }
+  const guest = new Guest(vmm);
+  vmm.connectInterruptController(guest.irq);
+  return { emu, vmm, guest, hostFn };
+}
+
+/** Lets every host device with work do up to `budget` units (devices only work when ticked). */
+export function tickHost(emu: Emulator, budget = 64): number {
+  let n = 0;
+  for (const f of emu.hw.functions()) n += f.model.tick?.(f, budget) ?? 0;
+  return n;
+}
+
+export function fnAt(result: EnumerationResult, bdf: string): EnumeratedFunction {
+  const f = result.functions.find((x) => x.bdf === bdf);
+  if (!f) throw new Error(`${bdf} was not enumerated (found ${result.functions.map((x) => x.bdf).join(', ')})`);
+  return f;
+}
