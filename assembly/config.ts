@@ -57,9 +57,17 @@ export function cfgWrite(slot: i32, off: i32, size: i32, val: u32): i32 {
  */
 export function cfgReadMany(count: i32, off: i32, size: i32, outOff: i32): i32 {
   if (count < 0 || count > (SCRATCH_SIZE >> 3) || outOff < count * 4 || outOff > SCRATCH_SIZE - count * 4) return -1;
+  // the access is the same for every entry: check it once, then only the slot per entry
+  if (!aligned(off, size)) return -1;
+  const none: u32 = size == 4 ? 0xffffffff : ((1 << (size << 3)) - 1);
   for (let i = 0; i < count; i++) {
     const slot = load<i32>(<usize>SCRATCH + (i << 2));
-    store<i32>(<usize>SCRATCH + outOff + (i << 2), cfgRead(slot, off, size));
+    let v: u32 = none;
+    if (validSlot(slot)) {
+      const p = slotPtr(slot) + CFG + off;
+      v = size == 4 ? load<u32>(p) : size == 2 ? <u32>load<u16>(p) : <u32>load<u8>(p);
+    }
+    store<u32>(<usize>SCRATCH + outOff + (i << 2), v);
   }
   return count;
 }

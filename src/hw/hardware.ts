@@ -224,7 +224,9 @@ export class Hardware {
 
   function(bdf: string): PciFunction | undefined {
     if (bdf === this.lastBdf) return this.lastFn;
-    const f = this.byBdf.get(typeof bdf === 'string' ? bdf.toLowerCase() : bdf);
+    // addresses are stored lower-case; most callers already pass them so, and lower-casing costs
+    // more than the lookup itself
+    const f = this.byBdf.get(bdf) ?? (typeof bdf === 'string' ? this.byBdf.get(bdf.toLowerCase()) : undefined);
     this.lastBdf = bdf;
     this.lastFn = f;
     return f;
