@@ -292,6 +292,17 @@ export class GuestDriver {
     return k;
   }
 
+  /** Submits these descriptors (cookies assigned here) and rings the doorbell. */
+  submitDescs(...ds: Desc[]): void {
+    for (const d0 of ds) {
+      const d = { ...d0, cookie: this.nextCookie++ };
+      this.submitted.set(d.cookie as bigint, d);
+      this.write(SQ + this.sqTail * DMAE_DESC_SIZE, encodeDescriptor(d));
+      this.sqTail = (this.sqTail + 1) % RING;
+    }
+    this.reg(DMAE_REG.SQ_TAIL, this.sqTail);
+  }
+
   /** Consumes the completions the device posted (by phase bit); returns how many. */
   reap(): number {
     const mem = this.m.emu.memory;
