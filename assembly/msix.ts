@@ -1,4 +1,4 @@
-import { CFG, META, MSIX, PBA, M_MSIX_CAP, M_MSIX_VECTORS, IRQ_DROPPED, IRQ_DELIVER, IRQ_PENDED } from "./layout";
+import { CFG, META, MSIX, PBA, M_MSIX_CAP, M_MSIX_VECTORS, IRQ_DROPPED, IRQ_DELIVER, IRQ_PENDED, SCRATCH, SCRATCH_SIZE } from "./layout";
 import { slotPtr, validSlot, resetMsixTable } from "./slot";
 
 // MSI-X (PCI Local Bus 3.0, 6.8.2): Message Control at cap+2 (Enable bit 15, Function Mask bit 14);
@@ -122,4 +122,37 @@ export function msixAddrHi(slot: i32, vec: i32): i32 {
 export function msixData(slot: i32, vec: i32): i32 {
   if (!validSlot(slot) || <u32>vec >= vectors(slotPtr(slot))) return <i32>(0);
   return <i32>(load<u32>(slotPtr(slot) + MSIX + (<usize>vec << 4) + 8));
+}
+
+/**
+ * Pending replay in one call: every pending vector that may be sent now (enabled, function and vector
+ * unmasked) has its pending bit cleared and its number written as a u16 to SCRATCH + outOff, in
+ * vector order. Returns how many, or -1 for an output area outside the scratch buffer.
+ */
+export function msixTakePending(slot: i32, outOff: i32): i32 {
+  if (!validSlot(slot)) return 0;
+  const p = slotPtr(slot);
+  const ctl = control(p);
+  if ((ctl & 0xc000) != 0x8000) return 0;
+  const n = vectors(p);
+  if (outOff < 0 || <u32>outOff + (n << 1) > <u32>SCRATCH_SIZE) return -1;
+  let count = 0;
+  const words = (n + 31) >>> 5;
+  for (let w: u32 = 0; w < words; w++) {
+    const wa = p + PBA + (<usize>w << 2);
+    let bits = load<u32>(wa);
+    let keep = bits;
+    while (bits != 0) {
+      const b = ctz(bits);
+      bits &= bits - 1;
+      const vec = (w << 5) + b;
+      if ((load<u32>(p + MSIX + (<usize>vec << 4) + 12) & 1) == 0) {
+        keep &= ~(<u32>1 << b);
+        store<u16>(<usize>SCRATCH + outOff + (count << 1), <u16>vec);
+        count++;
+      }
+    }
+    store<u32>(wa, keep);
+  }
+  return count;
 }

@@ -9,6 +9,9 @@ import {
 } from './pciRegs.js';
 import type { PciBus } from './pciBus.js';
 
+/** Where MSI-X replay borrows the scratch buffer (after the areas bulk scans use). */
+const MSIX_REPLAY_SCRATCH = 0xf000;
+
 export type ResetKind = 'flr' | 'pm' | 'bus' | 'power';
 
 /** Where the MSI-X table and PBA sit (from the capability; fixed for the function's life). */
@@ -338,7 +341,11 @@ export class PciFunction {
 
   /** Sends every pending MSI-X vector that is no longer masked. */
   replayMsix(): void {
-    for (let v = raw.msixNextPending(this.slot); v >= 0; v = raw.msixNextPending(this.slot)) this.sendMsix(v);
+    // one wasm call takes every deliverable pending vector; scratch is only borrowed for the call
+    const n = raw.msixTakePending(this.slot, MSIX_REPLAY_SCRATCH);
+    if (n <= 0) return;
+    const vecs = mem.u16.slice((L.SCRATCH + MSIX_REPLAY_SCRATCH) >> 1, ((L.SCRATCH + MSIX_REPLAY_SCRATCH) >> 1) + n);
+    for (let i = 0; i < n; i++) this.sendMsix(vecs[i]);
   }
 
   /** Drives the INTx pin; Status.Interrupt follows the device, the line also honours INTx Disable. */
