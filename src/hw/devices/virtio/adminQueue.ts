@@ -104,10 +104,11 @@ export class AdminVirtqueue {
       out[1] = r.status >> 8;
       out[2] = r.qualifier & 0xff;
       out[3] = r.qualifier >> 8;
-      const buf = r.result.length + VIRTIO_ADMIN_CMD_STATUS_SIZEOF <= out.length ? out : new Uint8Array(VIRTIO_ADMIN_CMD_STATUS_SIZEOF + r.result.length);
+      const rl = r.result.length;
+      const buf = rl + VIRTIO_ADMIN_CMD_STATUS_SIZEOF <= out.length ? out : new Uint8Array(VIRTIO_ADMIN_CMD_STATUS_SIZEOF + rl);
       if (buf !== out) buf.set(out.subarray(0, VIRTIO_ADMIN_CMD_STATUS_SIZEOF));
-      buf.set(r.result, VIRTIO_ADMIN_CMD_STATUS_SIZEOF);
-      const written = q.writeChain(buf.subarray(0, len));
+      for (let i = 0; i < rl; i++) buf[VIRTIO_ADMIN_CMD_STATUS_SIZEOF + i] = r.result[i];
+      const written = q.writeChain(buf, 0, len);
       q.pushUsed(head, written);
       this.executed++;
     }

@@ -4,6 +4,9 @@ import {
   VRING_DESC_F_WRITE, VRING_DESC_SIZE, VRING_USED_ELEM_SIZE,
 } from './virtioSpec.js';
 
+/** Copies up to this many bytes go byte by byte: cheaper than a subarray view and set() for small buffers. */
+const SMALL_COPY = 64;
+
 /**
  * The driver broke the virtqueue contract (a ring or descriptor outside guest memory, a bad index, a
  * loop, a misplaced indirect table ...). The device answers by setting NEEDS_RESET, never by crashing.
@@ -197,28 +200,37 @@ export class SplitVirtqueue {
       n -= skip;
       skip = 0;
       if (n > max - copied) n = max - copied;
-      out.set(bytes.subarray(a, a + n), copied);
+      // addresses are checked to lie inside guest memory (below 2^32): an integer index keeps the
+      // element loads on the fast path (a double index from segAddr does not)
+      const ai = a >>> 0;
+      if (n <= SMALL_COPY) for (let j = 0; j < n; j++) out[copied + j] = bytes[ai + j];
+      else out.set(bytes.subarray(a, a + n), copied);
       copied += n;
     }
     return copied;
   }
 
-  /** Writes `data` into the popped chain's device-writable buffers; returns the bytes written. */
-  writeChain(data: Uint8Array, offset = 0): number {
+  /**
+   * Writes `data` (its first `length` bytes: all by default) into the popped chain's device-writable
+   * buffers, from byte `offset` of them; returns the bytes written.
+   */
+  writeChain(data: Uint8Array, offset = 0, length = data.length): number {
     const bytes = this.memory.bytes;
     let done = 0;
     let skip = offset;
-    for (let s = 0; s < this.segCount && done < data.length; s++) {
+    const total = Math.min(length, data.length);
+    for (let s = 0; s < this.segCount && done < total; s++) {
       if (!this.segWrite[s]) continue;
       const n0 = this.segLen[s];
       if (skip >= n0) {
         skip -= n0;
         continue;
       }
-      const a = this.segAddr[s] + skip;
-      const n = Math.min(n0 - skip, data.length - done);
+      const a = (this.segAddr[s] + skip) >>> 0; // inside guest memory, below 2^32 (see readChain)
+      const n = Math.min(n0 - skip, total - done);
       skip = 0;
-      bytes.set(data.subarray(done, done + n), a);
+      if (n <= SMALL_COPY) for (let j = 0; j < n; j++) bytes[a + j] = data[done + j];
+      else bytes.set(data.subarray(done, done + n), a);
       done += n;
     }
     return done;
