@@ -259,12 +259,19 @@ export class MsixEmulation {
     this.host.sendMsi(t[v * 4], t[v * 4 + 1], t[v * 4 + 2]);
   }
 
-  /** Sets every used vector up again on the host (a restored table on a migration destination). */
-  rewire(): void {
-    if (!this.enabled) return;
-    this.hostVectors = 0;
-    this.wired.fill(false);
-    this.enableHost();
+  /**
+   * Sets MSI-X up on the host as the source had it (a migration destination): `hostVectors`
+   * entries, eventfds on exactly the `wired` vectors, so the device's driver finds the interrupt
+   * setup it left on the source. Pending vectors that are unmasked go out.
+   */
+  restoreHost(wired: boolean[], hostVectors: number): boolean {
+    this.disableHost();
+    if (!this.enabled || hostVectors === 0) return true;
+    const set = new Set<number>();
+    wired.forEach((w, v) => w && set.add(v));
+    const ok = this.enableVectors(hostVectors, set);
+    if (ok) for (let v = 0; v < this.layout.vectors; v++) this.sendIfPending(v);
+    return ok;
   }
 
   close(): void {

@@ -23,6 +23,7 @@ import { MsixEmulation } from './msixEmulation.js';
 import { PassthroughFunction } from './passthroughFunction.js';
 import { VfioClient } from './vfioClient.js';
 import type { VmmLog } from './vmmLog.js';
+import type { VmmDeviceState } from './vmmDeviceState.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
@@ -407,24 +408,36 @@ export class VfioPciDevice implements IrqHost {
 
   // ---- the VMM's state of this device (migration) --------------------------------------------------------
 
-  /** Guest-visible registers that live in the device file, not in the emulation: Command, cache line size, Device Control. */
-  guestRegisters(): { command: number; cacheLine: number; devctl: number } {
+  /** The VMM's state of this device (vmmDeviceState.ts), for the destination VMM. */
+  captureState(): VmmDeviceState {
     return {
+      configSize: this.configSize,
+      emulated: this.emu.bytes.slice(),
       command: this.physRead(PCI_COMMAND, 2),
       cacheLine: this.physRead(PCI_CACHE_LINE_SIZE, 1),
       devctl: this.pcieCap ? this.physRead(this.pcieCap + PCI_EXP_DEVCTL, 2) : 0,
+      intxAsserted: this.intx?.asserted ?? false,
+      msixTable: this.msix ? this.msix.table.slice() : null,
+      msixPba: this.msix ? this.msix.pba.slice() : null,
+      msixWired: this.msix ? [...this.msix.wired] : [],
+      msixHostVectors: this.msix?.hostVectors ?? 0,
     };
   }
 
   /**
    * Applies a migrated state (after the device's own data is loaded), as QEMU's vfio_pci_load_config:
-   * the emulated registers, MSI-X table and PBA are taken over; Command, BARs and the other guest
-   * registers are written to the device file; MSI or MSI-X is set up on the host as the guest had it.
+   * the emulated registers, MSI-X table and PBA are taken over; BARs, cache line size, Device Control
+   * and Command are written to the device file; the interrupt setup is made again on the host with
+   * this VMM's eventfds (MSI with the enabled vectors, MSI-X on the vectors the source had wired,
+   * else INTx), and an INTx the source held for the guest's EOI is held again.
    */
-  applyState(s: { emulated: Uint8Array; msixTable: Uint32Array | null; msixPba: Uint32Array | null; command: number; cacheLine: number; devctl: number; intxAsserted: boolean }): void {
+  applyState(s: VmmDeviceState): void {
     this.msix?.disableHost();
     this.msi?.disableHost();
+    this.intx?.disable();
+    const headerType = this.emu.read(PCI_HEADER_TYPE, 1);
     this.emu.bytes.set(s.emulated);
+    this.emu.set(PCI_HEADER_TYPE, 1, headerType);
     if (this.msix && s.msixTable && s.msixPba) {
       this.msix.table.set(s.msixTable);
       this.msix.pba.set(s.msixPba);
@@ -436,10 +449,10 @@ export class VfioPciDevice implements IrqHost {
     this.physWrite(PCI_CACHE_LINE_SIZE, 1, s.cacheLine);
     if (this.pcieCap) this.physWrite(this.pcieCap + PCI_EXP_DEVCTL, 2, s.devctl & 0x7fff);
     this.physWrite(PCI_COMMAND, 2, s.command);
-    if (this.msi?.enabled) this.msiTransition('enable');
-    else if (this.msix?.enabled) {
-      this.intx?.disable();
-      this.msix.rewire();
+    if (this.msi?.enabled) {
+      if (!this.msi.enableHost()) this.intx?.enable();
+    } else if (this.msix?.enabled) {
+      this.msix.restoreHost(s.msixWired, s.msixHostVectors);
     } else if (this.intx) {
       this.intx.enable();
       if (s.intxAsserted) {
