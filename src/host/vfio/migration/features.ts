@@ -25,9 +25,13 @@ function migration(vdev: VfioDevice, flags: number, arg: Uint8Array, argsz: numb
 function migDeviceState(vdev: VfioDevice, flags: number, arg: Uint8Array, argsz: number): number {
   if (!vdev.ops.migrationOps) throw new VfioError('ENOTTY', `${vdev.bdf} does not support migration`);
   if (vfioCheckFeature(flags, argsz, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_GET, FEATURE_MIG_STATE_SIZEOF) === 0) return 0;
-  const req = decodeFeatureMigState(arg, P);
+  // MIG_DEVICE_STATE is the per-arc hot path: the struct is read and written in place when it fits
+  // (the struct codec's DataView and object cost more than the arc itself); otherwise the codec
+  // answers with its EFAULT
+  const fits = arg.length >= P + FEATURE_MIG_STATE_SIZEOF;
+  const req = fits ? { deviceState: le32(arg, P), dataFd: 0 } : decodeFeatureMigState(arg, P);
   if (flags & VFIO.DEVICE_FEATURE_GET) {
-    encodeFeatureMigState({ deviceState: vdev.migState, dataFd: -1 }, arg, P);
+    replyMigState(arg, fits, vdev.migState, -1);
     return 0;
   }
   if (!isMigState(req.deviceState)) throw new VfioError('EINVAL', `device_state ${req.deviceState} is not a migration state`);
@@ -35,7 +39,7 @@ function migDeviceState(vdev: VfioDevice, flags: number, arg: Uint8Array, argsz:
   try {
     file = migrationSetState(vdev, req.deviceState as MigState);
   } catch (e) {
-    encodeFeatureMigState({ deviceState: req.deviceState, dataFd: -1 }, arg, P);
+    replyMigState(arg, fits, req.deviceState, -1);
     throw e;
   }
   let fd = -1;
@@ -43,8 +47,29 @@ function migDeviceState(vdev: VfioDevice, flags: number, arg: Uint8Array, argsz:
     fd = vdev.vfio.files.install(file);
     file.fd = fd;
   }
-  encodeFeatureMigState({ deviceState: req.deviceState, dataFd: fd }, arg, P);
+  replyMigState(arg, fits, req.deviceState, fd);
   return 0;
+}
+
+/** Writes vfio_device_feature_mig_state back into the arg (in place when it fits). */
+function replyMigState(arg: Uint8Array, fits: boolean, deviceState: number, dataFd: number): void {
+  if (!fits) {
+    encodeFeatureMigState({ deviceState, dataFd }, arg, P);
+    return;
+  }
+  put32(arg, P, deviceState);
+  put32(arg, P + 4, dataFd);
+}
+
+function le32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
 }
 
 function migDataSize(vdev: VfioDevice, flags: number, arg: Uint8Array, argsz: number): number {
