@@ -56,7 +56,7 @@ export class EmulatedConfig {
   /** The guest's view: emulated bits from here, the rest from `phys` (the device's value). */
   merge(off: number, size: number, phys: number): number {
     const m = this.mask(off, size);
-    return ((phys & ~m) | (this.read(off, size) & m)) >>> 0 & SIZE_MASK[size];
+    return (((phys & ~m) | (this.read(off, size) & m)) & SIZE_MASK[size]) >>> 0;
   }
 
   /** A guest write: writable emulated bits take the value, write-1-to-clear bits clear. */
