@@ -54,7 +54,13 @@ export interface SriovInfo {
   vfDevice: number;
   /** VF BAR n: `size` is one VF's BAR, `start` VF 0's address; VF i sits at start + i * size */
   vfBars: (PciResource | null)[];
+  /** iov->num_VFs: the VFs pci_enable_sriov enabled (0 while SR-IOV is off); see iov.ts */
+  numVfs: number;
 }
+
+/** What a bus notifier hears (BUS_NOTIFY_ADD_DEVICE: a device was added, before any driver probes it). */
+export type BusNotifyAction = 'add';
+export type BusNotifier = (action: BusNotifyAction, dev: HostPciDev) => void;
 
 /** A bridge's windows as the host programmed them (end exclusive), and what the bridge can forward. */
 export interface BridgeWindows {
@@ -202,6 +208,7 @@ export class PciCore {
   private readonly byFn = new Map<PciFunction, HostPciDev>();
   private list: HostPciDev[] = [];
   private readonly listeners: PciCoreListener[] = [];
+  private readonly notifiers = new Set<BusNotifier>();
   private pending = false;
   private syncing = false;
 
@@ -214,6 +221,21 @@ export class PciCore {
 
   listen(listener: PciCoreListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * bus_register_notifier: `nb` hears of each device added from now on, before the driver core
+   * matches drivers to it (vfio-pci captures its VFs' driver_override here). Returns the unregister.
+   */
+  registerBusNotifier(nb: BusNotifier): () => void {
+    this.notifiers.add(nb);
+    return () => this.notifiers.delete(nb);
+  }
+
+  /** pci_bus_add_device: bus notifiers, then the listeners (the driver core probes drivers). */
+  private announce(d: HostPciDev): void {
+    for (const nb of [...this.notifiers]) nb('add', d);
+    for (const l of this.listeners) l.added?.(d);
   }
 
   /** Known devices in scan order (depth first, bus order), after the last sync(). */
@@ -259,7 +281,7 @@ export class PciCore {
       if (added.some((d) => !d.isVirtfn)) this.pending = true;
       if (this.pending && this.assignmentBlocker() === null) this.assign();
       for (const d of added) if (d.isVirtfn) this.updateVirtfnResources(d);
-      for (const d of added) for (const l of this.listeners) l.added?.(d);
+      for (const d of added) this.announce(d);
       return { added, removed };
     } finally {
       this.syncing = false;
@@ -287,8 +309,20 @@ export class PciCore {
     }
     d.vfIndex = index ?? this.vfIndexOf(pfDev, d);
     this.updateVirtfnResources(d);
-    if (fresh) for (const l of this.listeners) l.added?.(d);
+    if (fresh) this.announce(d);
     return d;
+  }
+
+  /**
+   * pci_stop_and_remove_bus_device for a VF (pci_iov_remove_virtfn): the driver core releases its
+   * driver, and the PCI core forgets it. The hardware function itself goes when VF Enable clears.
+   */
+  removeVirtfn(vf: HostPciDev): void {
+    if (!this.byFn.has(vf.fn) || this.byFn.get(vf.fn) !== vf) return;
+    this.byFn.delete(vf.fn);
+    vf.present = false;
+    this.list = this.list.filter((x) => x !== vf);
+    for (const l of this.listeners) l.removed?.(vf);
   }
 
   /** Why resources cannot be reassigned right now, or null. */
@@ -533,7 +567,7 @@ export class PciCore {
     d.writeConfig(cap + PCI_SRIOV_SYS_PGSIZE, 4, lowestBit(sup));
     const vfBars: (PciResource | null)[] = [null, null, null, null, null, null];
     this.sizeBars(d, cap + PCI_SRIOV_BAR, 6, vfBars);
-    return { cap, totalVfs, vfDevice: d.readConfig(cap + PCI_SRIOV_VF_DID, 2), vfBars };
+    return { cap, totalVfs, vfDevice: d.readConfig(cap + PCI_SRIOV_VF_DID, 2), vfBars, numVfs: 0 };
   }
 
   private updateVirtfnResources(vf: HostPciDev): void {
