@@ -35,6 +35,8 @@ export class VfioCore implements VfioSubsystem {
       deviceOf(fn: PciFunction): PciDev | undefined;
       enableDevice(dev: PciDev): void;
       disableDevice(dev: PciDev): void;
+      /** bus_register_notifier on the PCI bus (vfio-pci's PFs capture their VFs' driver_override) */
+      registerBusNotifier?(nb: (action: 'add', dev: PciDev) => void): () => void;
     },
   ) {
     registerMigrationFeatures();
@@ -46,6 +48,11 @@ export class VfioCore implements VfioSubsystem {
 
   disableDevice(dev: PciDev): void {
     this.pci.disableDevice(dev);
+  }
+
+  /** bus_register_notifier: hears of devices added to the PCI bus; returns the unregister (a no-op without a PCI core). */
+  registerBusNotifier(nb: (action: 'add', dev: PciDev) => void): () => void {
+    return this.pci.registerBusNotifier?.(nb) ?? (() => {});
   }
 
   pciDevOf(fn: PciFunction): PciDev | undefined {

@@ -7,6 +7,7 @@ import type { VfioDeviceOps } from './vfioDeviceOps.js';
 import { VfioError } from './vfioError.js';
 import { VfioPciCoreDevice } from './pciCore/vfioPciCoreDevice.js';
 import { vfioPciCoreOps } from './pciCore/vfioPciCore.js';
+import { vfioPciCoreSriovConfigure, vfioPciVfInit, vfioPciVfUninit } from './pciCore/sriov.js';
 
 export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
   name: string;
@@ -16,6 +17,11 @@ export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
   create?: (vfio: VfioCore, pdev: PciDev, ops: VfioDeviceOps<D>) => D;
   /** extra probe checks; throw a VfioError to refuse */
   probe?: (pdev: PciDev) => void;
+  /**
+   * the driver's sriov_configure (vfio-pci's vfio_pci_sriov_configure); absent: the driver has none
+   * and writing sriov_numvfs of a PF it drives is ENOENT
+   */
+  sriovConfigure?: (vdev: D, numVfs: number) => number;
 }
 
 /**
@@ -23,7 +29,7 @@ export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
  * plain vfio-pci and every variant driver are built with this.
  */
 export function vfioPciDriver<D extends VfioPciCoreDevice>(vfio: VfioCore, spec: VfioPciDriverSpec<D>): PciDriver & PciDriverFileState {
-  return {
+  const drv: PciDriver & PciDriverFileState = {
     name: spec.name,
     idTable: spec.idTable,
     probe(pdev: PciDev) {
@@ -33,7 +39,14 @@ export function vfioPciDriver<D extends VfioPciCoreDevice>(vfio: VfioCore, spec:
       const vdev = spec.create ? spec.create(vfio, pdev, spec.ops) : (new VfioPciCoreDevice(vfio, pdev, spec.ops) as D);
       // root-bus devices and VFs reset alone; otherwise the whole bus is one reset domain
       const setId = pdev.fn.bus.bridge === null || pdev.isVirtfn ? vdev : pdev.fn.bus;
-      vfio.register(vdev, setId);
+      // vfio_pci_core_register_device: the VF token and bus notifier of a PF, a VF's PF (sriov.ts)
+      vfioPciVfInit(vdev, (nb) => vfio.registerBusNotifier(nb));
+      try {
+        vfio.register(vdev, setId);
+      } catch (e) {
+        vfioPciVfUninit(vdev);
+        throw e;
+      }
       pdev.driverData = vdev;
     },
     /** user space holds the device file: the PCI core must not move its BARs */
@@ -44,13 +57,50 @@ export function vfioPciDriver<D extends VfioPciCoreDevice>(vfio: VfioCore, spec:
     remove(pdev: PciDev) {
       const vdev = pdev.driverData as VfioPciCoreDevice | null;
       if (!vdev) return;
+      // vfio_pci_core_unregister_device: VFs enabled through this device go first (EBUSY while one
+      // of them is open), then the device leaves vfio, then its VF token
+      vfioPciCoreSriovConfigure(vdev, 0);
       vfio.unregister(vdev);
+      vfioPciVfUninit(vdev);
       pdev.driverData = null;
     },
   };
+  const sriov = spec.sriovConfigure;
+  if (sriov) {
+    drv.sriovConfigure = (pdev: PciDev, numVfs: number) => {
+      const vdev = pdev.driverData as D | null;
+      if (!vdev) throw new VfioError('ENODEV', `${pdev.bdf} has no vfio device`);
+      return sriov(vdev, numVfs);
+    };
+  }
+  return drv;
 }
 
-/** vfio-pci: matches any device, but only through driver_override (PCI_ID_F_VFIO_DRIVER_OVERRIDE). */
-export function genericVfioPciDriver(vfio: VfioCore): PciDriver {
-  return vfioPciDriver(vfio, { name: 'vfio-pci', idTable: [pciDeviceId({ overrideOnly: true })], ops: vfioPciCoreOps });
+/** vfio-pci's module parameters that this emulation models. */
+export interface VfioPciParams {
+  /**
+   * enable_sriov: whether writing sriov_numvfs of a PF bound to vfio-pci enables VFs
+   * (vfio_pci_sriov_configure answers ENOENT without it). Linux's default is off; the emulated host
+   * loads vfio-pci with enable_sriov=1, the way hosts that pass VFs of a vfio-pci PF to guests do.
+   */
+  enableSriov: boolean;
+}
+
+/**
+ * vfio-pci: matches any device, but only through driver_override (PCI_ID_F_VFIO_DRIVER_OVERRIDE).
+ * Its sriov_configure is vfio_pci_sriov_configure: enable_sriov (`params`), then
+ * vfio_pci_core_sriov_configure with the VF token flow.
+ */
+export function genericVfioPciDriver(vfio: VfioCore, params: Partial<VfioPciParams> = {}): PciDriver & { params: VfioPciParams } {
+  const p: VfioPciParams = { enableSriov: params.enableSriov ?? true };
+  const drv = vfioPciDriver(vfio, {
+    name: 'vfio-pci',
+    idTable: [pciDeviceId({ overrideOnly: true })],
+    ops: vfioPciCoreOps,
+    sriovConfigure: (vdev, numVfs) => {
+      if (!p.enableSriov) throw new VfioError('ENOENT', `${vdev.bdf}: vfio-pci was loaded without enable_sriov`);
+      return vfioPciCoreSriovConfigure(vdev, numVfs);
+    },
+  });
+  return Object.assign(drv, { params: p });
 }

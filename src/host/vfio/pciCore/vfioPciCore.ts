@@ -21,6 +21,7 @@ import { hotResetInfo, hotReset } from './hotReset.js';
 import { virqfdEnable } from './virqfd.js';
 import { Eventfd } from '../../fileTable.js';
 import { migrationReset } from '../migration/transition.js';
+import { parseUuid, vfioPciValidateVfToken, vfioPciVfTokenUserAdd } from './sriov.js';
 
 // vfio-pci-core's default ops (vfio_pci_core.c): a variant driver builds its ops table from these
 // and overrides what it needs.
@@ -29,12 +30,16 @@ import { migrationReset } from '../migration/transition.js';
 
 export function vfioPciCoreOpenDevice(vdev: VfioPciCoreDevice): void {
   vdev.enable();
+  // vfio_pci_core_finish_enable's part that is not folded into enable(): an open VF counts as a
+  // user of its PF's VF token
+  vfioPciVfTokenUserAdd(vdev, 1);
 }
 
-/** vfio_pci_core_finish_enable is folded into enable(); kept for variant drivers that call it. */
+/** vfio_pci_core_finish_enable is folded into enable() and open_device; kept for variant drivers that call it. */
 export function vfioPciCoreFinishEnable(_vdev: VfioPciCoreDevice): void {}
 
 export function vfioPciCoreCloseDevice(vdev: VfioPciCoreDevice): void {
+  vfioPciVfTokenUserAdd(vdev, -1);
   vdev.disable();
 }
 
@@ -426,10 +431,12 @@ export function vfioPciCoreRequest(vdev: VfioPciCoreDevice, count: number): void
   void count;
 }
 
-/** vfio_pci_core_match: the VF token check of vfio_pci_validate_vf_token. */
+/**
+ * vfio_pci_core_match: the open request names the device, optionally with a VF token (a UUID string;
+ * EINVAL when it is not one), which vfio_pci_validate_vf_token checks (sriov.ts).
+ */
 export function vfioPciCoreMatch(vdev: VfioPciCoreDevice, token: string | null): void {
-  void vdev;
-  if (token !== null) throw new VfioError('EINVAL', 'a VF token was given but the device is neither a PF nor a VF using one');
+  vfioPciValidateVfToken(vdev, token === null || token === undefined ? null : parseUuid(token));
 }
 
 export function vfioPciCoreDeviceFeature(vdev: VfioPciCoreDevice, flags: number, data: Uint8Array): number {

@@ -63,8 +63,12 @@ export class VfioPciCoreDevice extends VfioDevice {
   savedState: SavedState | null = null;
   /** vdev->pm_save: config saved on the way into D3hot of a device that soft-resets on the way out */
   pmSave: SavedState | null = null;
-  /** VF token (PFs with SR-IOV) */
+  /** VF token (PFs with SR-IOV): set up by vfio_pci_vf_init (sriov.ts); users = open VFs of this PF */
   vfToken: { uuid: Uint8Array | null; users: number } | null = null;
+  /** vdev->sriov_pf_core_dev: a VF's PF, when that PF enabled SR-IOV through vfio-pci (sriov.ts) */
+  sriovPfCoreDev: VfioPciCoreDevice | null = null;
+  /** a PF's bus notifier (vfio_pci_bus_notifier), unregistered by vfio_pci_vf_uninit */
+  busNotifierOff: (() => void) | null = null;
 
   constructor(vfio: VfioSubsystem, pdev: PciDev, ops: VfioDeviceOps<any>) {
     super(vfio, pdev, ops);
