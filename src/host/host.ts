@@ -12,6 +12,9 @@ import type { DataStream, DataStreamFile } from './vfio/dataStream.js';
 import type { Eventfd } from './fileTable.js';
 import { genericVfioPciDriver } from './vfio/vfioPciDriver.js';
 import { dmaeVfioPciDriver } from './variants/dmaEngine/dmaeVfioPciDriver.js';
+import { sriovNumvfsStore } from './iov.js';
+import { VirtioPciDriver } from './virtio/virtioPciDriver.js';
+import { virtioVfioPciDriver } from './variants/virtio/main.js';
 
 /**
  * The emulated host kernel. It sees the functions of `hw` and reaches their config space only
@@ -34,11 +37,14 @@ export class Host {
       deviceOf: (fn) => this.pci.device(fn.bdf),
       enableDevice: (dev) => this.pci.enableDevice(dev as HostPciDev),
       disableDevice: (dev) => this.pci.disableDevice(dev as HostPciDev),
+      registerBusNotifier: (nb) => this.pci.registerBusNotifier(nb),
     });
     // the host's interrupt controller receives what the hardware signals
     hw.setInterruptSink(this.vfio.irqs);
     this.driverCore.registerDriver(genericVfioPciDriver(this.vfio));
     this.driverCore.registerDriver(dmaeVfioPciDriver(this.vfio));
+    this.driverCore.registerDriver(new VirtioPciDriver());
+    this.driverCore.registerDriver(virtioVfioPciDriver(this.vfio));
   }
 
   /** The device at `bdf`, after syncing with the hardware; throws a plain Error when there is none. */
@@ -84,6 +90,18 @@ export class Host {
   /** Unbinds the device's driver (ENODEV when none; the driver's remove may refuse with EBUSY). */
   unbind(bdf: string): void {
     this.driverCore.unbind(this.sysfsDevice(bdf));
+  }
+
+  /**
+   * Writes /sys/bus/pci/devices/<pf>/sriov_numvfs (sriov_numvfs_store, src/host/iov.ts) and returns
+   * the number of VFs enabled afterwards: the PF's driver's sriov_configure enables or (with 0)
+   * disables them; the hardware creates the VFs and the PCI core gives each a pci_dev, which drivers
+   * may then bind. ENODEV: no such function; ENOENT: not an SR-IOV PF, or no driver with
+   * sriov_configure bound; ERANGE: more than TotalVFs; EBUSY: VFs already enabled (write 0 first),
+   * or a VF's device file is still open when disabling; otherwise the driver's errno.
+   */
+  sriovConfigure(pfBdf: string, numVfs: number): number {
+    return sriovNumvfsStore(this.sysfsDevice(pfBdf), numVfs);
   }
 
   /** Registers a PCI driver (EBUSY if the name is taken); it autoprobes matching unbound devices. */
