@@ -28,7 +28,7 @@ import { PRECOPY_INFO_MINSZ, decodePrecopyInfo, encodePrecopyInfo } from '../../
 import { VfioError } from '../../vfio/vfioError.js';
 import { StreamChecksum } from './streamChecksum.js';
 import {
-  END_RECORD_BYTES, PAGES_PER_SECTION_MAX, STREAM_HEADER_BYTES, encodeEnd, encodePagesHeader, pagesSectionBytes, precopyBudgetBytes,
+  END_RECORD_BYTES, PAGES_PER_SECTION_MAX, PAGES_PREFIX_BYTES, SECTION_HEADER_BYTES, STREAM_HEADER_BYTES, encodeEnd, encodePagesHeader, pagesSectionBytes, precopyBudgetBytes,
 } from './streamFormat.js';
 
 /** What the stream reads from the device and its driver. */
@@ -261,8 +261,13 @@ export class SavingStream implements DataStreamFile {
       else dirty += p.bytes.length - p.off;
     }
     // once the pre-copy budget is spent, the rest waits for STOP_COPY: nothing more to offer now
-    if (this.src.tracking && this.generated < this.budget) dirty += pagesSectionBytes(this.src.dirtyPageCount(), this.src.pageSize);
+    if (this.src.tracking && this.generated < this.budget) dirty += this.dirtyEstimate();
     return { initial, dirty };
+  }
+
+  /** Bytes the dirty pages will take: at most one section each (runs of neighbours share one). */
+  private dirtyEstimate(): number {
+    return this.src.dirtyPageCount() * (this.src.pageSize + SECTION_HEADER_BYTES + PAGES_PREFIX_BYTES);
   }
 
   /** Bytes still to come if the device went to STOP_COPY now (MIG_DATA_SIZE). */
@@ -270,7 +275,7 @@ export class SavingStream implements DataStreamFile {
     let n = this.headerQueued ? 0 : STREAM_HEADER_BYTES;
     n += pagesSectionBytes(this.src.pages - this.initialNext, this.src.pageSize);
     for (let i = this.head; i < this.queue.length; i++) n += this.queue[i].bytes.length - this.queue[i].off;
-    if (this.src.tracking) n += pagesSectionBytes(this.src.dirtyPageCount(), this.src.pageSize);
+    if (this.src.tracking) n += this.dirtyEstimate();
     if (!this.tailQueued) n += this.src.tailBytes();
     if (!this.endQueued) n += END_RECORD_BYTES;
     return n;
