@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import * as configAccess from './configAccess.js';
 import type { CaseReport, SuiteReport } from './harness.js';
 import { fmtNs, RESULTS_DIR } from './harness.js';
+import * as migration from './migration.js';
 import * as msix from './msix.js';
 import * as scan from './scan.js';
 import * as virtioDatapath from './virtioDatapath.js';
@@ -38,6 +39,7 @@ const SUITES: { name: string; run: () => Promise<SuiteReport> }[] = [
   { name: msix.SUITE, run: msix.run },
   { name: virtioDatapath.SUITE, run: virtioDatapath.run },
   { name: vfio.SUITE, run: vfio.run },
+  { name: migration.SUITE, run: migration.run },
 ];
 
 interface Goal {
@@ -108,6 +110,23 @@ function goals(reports: SuiteReport[]): Goal[] {
       goal: `at least 1 million 64-byte frames per second VF -> uplink (${virtioDatapath.VF_UPLINK_64_CASE})`,
       measured: `${(1e3 / vd.nsPerAccess).toFixed(2)} Mframes/s (${fmtNs(vd.nsPerAccess)} ns/frame)`,
       pass: vd.nsPerAccess <= 1000,
+    });
+  }
+  const arc = find(migration.SUITE, migration.ARC_CASE);
+  if (arc) {
+    out.push({
+      goal: `one migration arc (${migration.ARC_CASE}) under 1 µs`,
+      measured: `${fmtNs(arc.nsPerAccess)} ns/arc`,
+      pass: arc.nsPerAccess < 1000,
+    });
+  }
+  const mr = reports.find((s) => s.suite === migration.SUITE);
+  const mbps = mr ? migration.stopCopyMBps(mr) : null;
+  if (mbps !== null) {
+    out.push({
+      goal: `STOP_COPY stream of 64 MiB device memory at least 1 GB/s (${migration.STOP_COPY_CASE})`,
+      measured: `${mbps.toFixed(0)} MB/s`,
+      pass: mbps >= 1000,
     });
   }
   return out;
