@@ -7,6 +7,7 @@ import { createEmulator } from '../../src/emulator.js';
 import type { Emulator } from '../../src/emulator.js';
 import type { EndpointSpec } from '../../src/hw/spec.js';
 import type { PciFunction } from '../../src/hw/pciFunction.js';
+import type { VfioDeviceFile } from '../../src/host/vfio/deviceFile.js';
 import { Guest } from '../../src/guest/guest.js';
 import type { EnumeratedFunction, EnumerationResult } from '../../src/guest/enumerator.js';
 import { Vmm } from '../../src/vmm/vmm.js';
@@ -41,7 +42,10 @@ export interface Machine {
 }
 
 /** Builds the host devices, binds them to vfio, assigns them to a VMM and puts a guest on its bus. */
-export async function machine(devices: HostDevice[], opts: { memoryBytes?: number; vmm?: VmmOptions; beforeBind?: (emu: Emulator) => void } = {}): Promise<Machine> {
+export async function machine(
+  devices: HostDevice[],
+  opts: { memoryBytes?: number; vmm?: VmmOptions; beforeBind?: (emu: Emulator) => void; wrapFile?: (file: VfioDeviceFile, d: HostDevice) => VfioDeviceFile } = {},
+): Promise<Machine> {
   const emu = await createEmulator({ memoryBytes: opts.memoryBytes ?? 4 << 20 });
   const hostFn = new Map<string, PciFunction>();
   for (const d of devices) {
@@ -57,7 +61,8 @@ export async function machine(devices: HostDevice[], opts: { memoryBytes?: numbe
     } else {
       expect(emu.host.bind(d.hostBdf)).toMatch(/vfio-pci$/);
     }
-    vmm.assign(emu.host.openDevice(d.hostBdf), d.guestBdf);
+    const file = emu.host.openDevice(d.hostBdf);
+    vmm.assign(opts.wrapFile ? opts.wrapFile(file, d) : file, d.guestBdf);
   }
   const guest = new Guest(vmm);
   vmm.connectInterruptController(guest.irq);
@@ -75,4 +80,23 @@ export function fnAt(result: EnumerationResult, bdf: string): EnumeratedFunction
   const f = result.functions.find((x) => x.bdf === bdf);
   if (!f) throw new Error(`${bdf} was not enumerated (found ${result.functions.map((x) => x.bdf).join(', ')})`);
   return f;
+}
+
+/** Every access a VMM makes to a device file, for checking what reached it. */
+export interface FileLog {
+  reads: [index: number, offset: number, length: number][];
+  /** value: the written bytes as a little-endian number (first 4) */
+  writes: [index: number, offset: number, length: number, value: number][];
+  ioctls: number[];
+}
+
+/** A device file that records every read, write and ioctl before passing it on. */
+export function recordingFile(file: VfioDeviceFile, log: FileLog): VfioDeviceFile {
+  const split = (o: bigint): [number, number] => [Number(o >> 40n), Number(o & 0xffffffffffn)];
+  return {
+    ioctl: (req, arg) => (log.ioctls.push(req), file.ioctl(req, arg)),
+    read: (o, len) => (log.reads.push([...split(o), len]), file.read(o, len)),
+    write: (o, data) => (log.writes.push([...split(o), data.length, data.subarray(0, 4).reduceRight((v, b) => v * 256 + b, 0)]), file.write(o, data)),
+    close: () => file.close(),
+  };
 }
