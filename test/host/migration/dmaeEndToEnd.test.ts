@@ -4,7 +4,7 @@
 // that keeps submitting descriptors until the very end.
 import { describe, expect, it } from 'vitest';
 import {
-  BDF, CQ, GuestDriver, MigState, PAGE, dmaLoggingReport, dmaLoggingStart, dmaLoggingStop, dmaeMachine, expectErrno, getState,
+  BDF, CQ, GuestDriver, MigState, PAGE, VFIO, dmaLoggingReport, dmaLoggingStart, dmaLoggingStop, dmaeMachine, expectErrno, getState,
   precopyInfo, readAll, rng, setState, writeAll,
 } from './dmaeHarness.js';
 import type { Machine } from './dmaeHarness.js';
@@ -157,6 +157,55 @@ describe('dmae-vfio-pci: live migration between two emulators', () => {
     expect(getState(src.file)).toBe(MigState.STOP);
     expect(src.engine.digest()).toBe(digest);
     expect(src.emu.host.pciDev(BDF).driver?.name).toBe('dmae-vfio-pci');
+  });
+
+  it('INTx: an interrupt automasked on the source (not yet unmasked by the guest) is not delivered again on the destination', async () => {
+    const src = await dmaeMachine({ memoryBytes: MEM, deviceMemoryBytes: DEVMEM });
+    const dst = await dmaeMachine({ memoryBytes: MEM, deviceMemoryBytes: DEVMEM });
+    const c = src.client;
+    c.configWrite(0x04, 2, 0x0006);
+    let signals = 0;
+    const wireIntx = (m: Machine) => {
+      const e = m.emu.host.eventfd();
+      e.onSignal(() => signals++);
+      m.client.setIrqs(VFIO.PCI_INTX_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 0, { kind: 'eventfd', fds: [e.fd] });
+    };
+    wireIntx(src);
+    c.writeRegion(0, DMAE_REG.SQ_BASE_LO, 4, 0x10000);
+    c.writeRegion(0, DMAE_REG.SQ_SIZE, 4, 2);
+    c.writeRegion(0, DMAE_REG.CQ_BASE_LO, 4, 0x20000);
+    c.writeRegion(0, DMAE_REG.CQ_SIZE, 4, 2);
+    c.writeRegion(0, DMAE_REG.CONTROL, 4, 1);
+    src.emu.memory.write(0x10000, new Uint8Array(32)); // a NOP
+    c.writeRegion(0, DMAE_REG.SQ_TAIL, 4, 1);
+    src.engine.step(4);
+    // the line rose: one signal, vfio-pci-core masked INTx until the guest unmasks it
+    expect(signals).toBe(1);
+    expect(src.vdev.irqs.ctx.get(0)!.masked).toBe(true);
+
+    const stream = readAll(src.emu, setState(src.file, MigState.STOP_COPY));
+    setState(src.file, MigState.STOP);
+    dst.emu.memory.write(0, src.emu.memory.bytes);
+    const fd = setState(dst.file, MigState.RESUMING);
+    dst.client.configWrite(0x04, 2, 0x0006);
+    wireIntx(dst); // the destination VMM's INTx setup, during RESUMING
+    writeAll(dst.emu, fd, stream, 5000);
+    setState(dst.file, MigState.RUNNING);
+    expect(dst.engine.digest()).toBe(src.engine.digest());
+    // the cause is still latched and the line high, but INTx is masked as it was: no second signal
+    expect(dst.vdev.irqs.ctx.get(0)!.masked).toBe(true);
+    dst.engine.step(4);
+    expect(signals).toBe(1);
+    // the guest handles it: acknowledge the cause, then the VMM unmasks; nothing pending, nothing fires
+    dst.client.writeRegion(0, DMAE_REG.INT_STATUS, 4, 0x7);
+    dst.client.setIrqs(VFIO.PCI_INTX_IRQ_INDEX, VFIO.IRQ_SET_ACTION_UNMASK, 0, { kind: 'none' }, 1);
+    expect(signals).toBe(1);
+    // the next completion interrupts once, on the destination
+    dst.emu.memory.write(0x10020, new Uint8Array(32));
+    dst.client.writeRegion(0, DMAE_REG.SQ_TAIL, 4, 2);
+    dst.engine.step(4);
+    expect(signals).toBe(2);
+    expect(dst.client.readRegion(0, DMAE_REG.IRQS, 4)).toBe(2);
   });
 
   it('STOP_COPY only, then back again: the destination becomes the source', async () => {
