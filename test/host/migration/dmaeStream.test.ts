@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DMAE_STATE_BYTES } from '../../../src/hw/devices/dmaEngine/index.js';
 import { StreamChecksum, dmaeStreamFormat as F, streamChecksum } from '../../../src/host/variants/dmaEngine/index.js';
 import {
-  BDF, GuestDriver, MigState, PAGE, VFIO, VfioError, dmaeMachine, expectErrno, getState, machineSnapshot, resumeStream, rng, saveStream,
+  BDF, GuestDriver, MigState, PAGE, VFIO, VfioError, dmaeMachine, expectErrno, getState, machineSnapshot, precopyInfo, resumeStream, rng, saveStream,
   setState, writeAll,
 } from './dmaeHarness.js';
 import type { Machine } from './dmaeHarness.js';
@@ -57,6 +57,11 @@ function referenceChecksum(b: Uint8Array): number[] {
     c[lane] = (c[lane] + a[lane]) >>> 0;
   }
   return [...a, ...c];
+}
+
+function precopyInfoOf(m: Machine, fd: number): { initial: bigint; dirty: bigint } {
+  const { initial, dirty } = precopyInfo(m.emu, fd);
+  return { initial, dirty };
 }
 
 function configView(m: Machine): Uint8Array {
@@ -192,6 +197,39 @@ describe('round trips', () => {
       { numRuns: 15 },
     );
     expect(src.engine.digest()).toBe(digest);
+  });
+
+  it('pre-copy stops offering data once it sent eight times device memory; STOP_COPY carries the rest; the stream stays under the bound', async () => {
+    const m = await dmaeMachine({ deviceMemoryBytes: 4096 });
+    const fd = setState(m.file, MigState.PRE_COPY);
+    const f = m.emu.host.fd(fd);
+    const parts: Uint8Array[] = [];
+    let passes = 0;
+    for (; passes < 20; passes++) {
+      m.engine.writeDeviceMemory(0, Uint8Array.of(passes));
+      const b = f.read(1 << 20);
+      if (b.length === 0) break;
+      parts.push(b.slice());
+    }
+    const precopy = parts.reduce((n, p) => n + p.length, 0);
+    expect(precopy).toBeGreaterThanOrEqual(F.precopyBudgetBytes(4096));
+    expect(passes).toBeLessThan(20);
+    // the page is dirty, but pre-copy has nothing more to offer: the temporary end of stream
+    expect(m.engine.dirtyPageCount()).toBe(1);
+    expect(precopyInfoOf(m, fd)).toEqual({ initial: 0n, dirty: 0n });
+    setState(m.file, MigState.STOP_COPY);
+    for (;;) {
+      const b = f.read(1 << 20);
+      if (!b.length) break;
+      parts.push(b.slice());
+    }
+    const all = Buffer.concat(parts);
+    expect(all.length).toBeLessThanOrEqual(F.maxStreamBytes(4096));
+    setState(m.file, MigState.STOP);
+    const d = await dmaeMachine({ deviceMemoryBytes: 4096 });
+    resumeStream(d, all, 777);
+    expect(d.engine.digest()).toBe(m.engine.digest());
+    expect(d.engine.readDeviceMemory(0, 1)[0]).toBe(passes);
   });
 
   it('PAGES sections may come in any order (resealed): still the same device', () => {
