@@ -27,8 +27,13 @@ export interface Mmio {
   mmioWrite(addr: number, size: 1 | 2 | 4, value: number): void;
 }
 
+// module level, not a closure per call: tsx (keepNames) wraps every function expression it creates
+// in a __name() call, which made each config cycle cost several hundred ns
+function ok(v: number, max: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= max;
+}
+
 function checkCycle(bus: number, dev: number, fn: number, reg: number, size: number, space: number): void {
-  const ok = (v: number, max: number) => Number.isInteger(v) && v >= 0 && v <= max;
   if (!ok(bus, 255) || !ok(dev, 31) || !ok(fn, 7)) throw new RangeError(`config cycle to bad address ${bus}:${dev}.${fn}`);
   if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
   if (!ok(reg, space - size) || (reg & (size - 1)) !== 0) {
