@@ -32,6 +32,7 @@ import * as msix from './msix.js';
 import * as scan from './scan.js';
 import * as virtioDatapath from './virtioDatapath.js';
 import * as vfio from './vfio.js';
+import * as vmm from './vmm.js';
 
 const SUITES: { name: string; run: () => Promise<SuiteReport> }[] = [
   { name: configAccess.SUITE, run: configAccess.run },
@@ -40,6 +41,7 @@ const SUITES: { name: string; run: () => Promise<SuiteReport> }[] = [
   { name: virtioDatapath.SUITE, run: virtioDatapath.run },
   { name: vfio.SUITE, run: vfio.run },
   { name: migration.SUITE, run: migration.run },
+  { name: vmm.SUITE, run: vmm.run },
 ];
 
 interface Goal {

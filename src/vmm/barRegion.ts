@@ -37,6 +37,8 @@ export class BarRegion {
   directAccesses = 0;
   trappedAccesses = 0;
   private readonly cache: bigint[] = [];
+  private readonly readInto: ((offset: bigint, buf: Uint8Array) => number) | null;
+  private readonly rbuf = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(2), new Uint8Array(0), new Uint8Array(4)];
 
   constructor(
     private readonly file: VfioDeviceFile,
@@ -47,6 +49,7 @@ export class BarRegion {
     private readonly name: string,
   ) {
     this.direct = subtractPages(desc.mmap, trapped);
+    this.readInto = typeof file.readInto === 'function' ? file.readInto : null;
   }
 
   get size(): number {
@@ -77,12 +80,17 @@ export class BarRegion {
     }
     let b: Uint8Array;
     try {
-      b = this.file.read(this.fileOffset(off), size);
+      if (this.readInto !== null) {
+        b = this.rbuf[size];
+        if (this.readInto.call(this.file, this.fileOffset(off), b) !== size) return ALL_ONES[size];
+      } else {
+        b = this.file.read(this.fileOffset(off), size);
+        if (b.length < size) return ALL_ONES[size];
+      }
     } catch (e) {
       this.failed('read', e);
       return ALL_ONES[size];
     }
-    if (b.length < size) return ALL_ONES[size];
     if (size === 4) return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
     if (size === 2) return b[0] | (b[1] << 8);
     return b[0];

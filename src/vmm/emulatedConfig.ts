@@ -14,6 +14,10 @@ export class EmulatedConfig {
   readonly wmask: Uint8Array;
   readonly w1c: Uint8Array;
   readonly dwordEmulated: Uint8Array;
+  /** per dword: 1 if every bit is emulated (a dword read never reaches the device file) */
+  readonly dwordFull: Uint8Array;
+  /** the bytes as dwords (little-endian, as the wasm core assumes too) */
+  readonly u32: Uint32Array;
 
   constructor(readonly size: number) {
     this.bytes = new Uint8Array(size);
@@ -21,6 +25,8 @@ export class EmulatedConfig {
     this.wmask = new Uint8Array(size);
     this.w1c = new Uint8Array(size);
     this.dwordEmulated = new Uint8Array(size >> 2);
+    this.dwordFull = new Uint8Array(size >> 2);
+    this.u32 = new Uint32Array(this.bytes.buffer);
   }
 
   /**
@@ -36,6 +42,8 @@ export class EmulatedConfig {
       this.wmask[at] = (this.wmask[at] & ~m) | ((wmask >>> (8 * i)) & m);
       this.w1c[at] = (this.w1c[at] & ~m) | ((w1c >>> (8 * i)) & m);
       if (m !== 0) this.dwordEmulated[at >> 2] = 1;
+      const d = at & ~3;
+      this.dwordFull[at >> 2] = (this.emulated[d] & this.emulated[d + 1] & this.emulated[d + 2] & this.emulated[d + 3]) === 0xff ? 1 : 0;
     }
   }
 

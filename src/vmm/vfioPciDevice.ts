@@ -67,6 +67,9 @@ export class VfioPciDevice implements IrqHost {
   resets = 0;
   private readonly cfgBase: bigint;
   private readonly cfgOffsets: bigint[] = new Array<bigint>(4096);
+  /** pread into reused buffers where the file offers it (no allocation per config read) */
+  private readonly readInto: ((offset: bigint, buf: Uint8Array) => number) | null;
+  private readonly rbuf = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(2), new Uint8Array(0), new Uint8Array(4)];
   /** the emulated bits at power-on, restored by a reset */
   private readonly powerOn: Uint8Array;
   private fn_: PassthroughFunction | null = null;
@@ -78,6 +81,7 @@ export class VfioPciDevice implements IrqHost {
     readonly guestBdf: string,
   ) {
     this.client = new VfioClient(file);
+    this.readInto = typeof file.readInto === 'function' ? file.readInto : null;
     this.info = this.client.getInfo();
     if ((this.info.flags & VFIO.DEVICE_FLAGS_PCI) === 0) throw new Error(`${guestBdf}: the vfio device is not a PCI device`);
     const cfg = this.client.getRegionInfo(VFIO.PCI_CONFIG_REGION_INDEX);
@@ -204,7 +208,12 @@ export class VfioPciDevice implements IrqHost {
   physRead(off: number, size: 1 | 2 | 4): number {
     let b: Uint8Array;
     try {
-      b = this.file.read(this.cfgOffset(off), size);
+      if (this.readInto !== null) {
+        b = this.rbuf[size];
+        if (this.readInto.call(this.file, this.cfgOffset(off), b) !== size) return ALL_ONES[size];
+      } else {
+        b = this.file.read(this.cfgOffset(off), size);
+      }
     } catch (e) {
       this.fileError('config read', e);
       return ALL_ONES[size];
@@ -232,7 +241,9 @@ export class VfioPciDevice implements IrqHost {
   /** Guest config read (vfio_pci_read_config): emulated bits from the VMM, the rest from the device. */
   configRead(_fn: PciFunction | null, off: number, size: 1 | 2 | 4): number {
     if (off + size > this.configSize) return 0; // beyond a conventional function's 256 bytes
-    if (this.emu.dwordEmulated[off >> 2] === 0) return this.physRead(off, size);
+    const e = this.emu;
+    if (e.dwordEmulated[off >> 2] === 0) return this.physRead(off, size);
+    if (size === 4 && e.dwordFull[off >> 2] === 1) return e.u32[off >> 2];
     const m = this.emu.mask(off, size);
     const phys = m === ALL_ONES[size] ? 0 : this.physRead(off, size);
     return this.emu.merge(off, size, phys);
