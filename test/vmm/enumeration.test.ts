@@ -99,3 +99,33 @@ describe('guest enumeration of the VMM bus', () => {
     expect(emuM.guest.io.mmioRead(dev.bars[0].address!, 4)).toBe(0x45414d44);
   });
 });
+
+describe('guest port I/O and expansion ROM through the VMM', () => {
+  it('an I/O BAR answers guest in/out at the port the enumerator assigned', async () => {
+    const m = await machine([{ kind: 'endpoint', hostBdf: '0000:00:07.0', guestBdf: '0000:00:04.0' }]);
+    const r = m.guest.enumerate();
+    const io = fnAt(r, '0000:00:04.0').bars.find((b) => b.kind === 'io')!;
+    expect(io.address).toBeGreaterThanOrEqual(0xc000);
+    m.guest.io.ioWrite(io.address! + 4, 4, 0xa5a5f00d);
+    expect(m.guest.io.ioRead(io.address! + 4, 4)).toBe(0xa5a5f00d);
+    expect(m.guest.io.ioRead(io.address! + 5, 1)).toBe(0xf0);
+    // the host device's I/O BAR holds it (plain memory behind the generic endpoint's BARs)
+    const hostIo = m.emu.host.pciDev('0000:00:07.0').resourceStart(1);
+    expect(m.emu.hw.ioRead(hostIo + 4, 4)).toBe(0xa5a5f00d);
+    expect(m.vmm.device('0000:00:04.0')!.regions[1]!.direct).toEqual([]); // I/O BARs are never mapped
+  });
+
+  it('the expansion ROM: sized by the VMM, read through the ROM region when the guest enables it', async () => {
+    const spec = { ...MSI_SPEC, romSize: 0x8000 };
+    const m = await machine([{ kind: 'endpoint', hostBdf: '0000:00:07.0', guestBdf: '0000:00:04.0', spec }]);
+    const r = m.guest.enumerate();
+    const f = fnAt(r, '0000:00:04.0');
+    expect(f.rom).toMatchObject({ size: 0x8000, enabled: false });
+    const a = f.rom!.address!;
+    expect(m.guest.io.mmioRead(a, 2)).toBe(0xffff); // not decoding yet
+    m.guest.config.write(0, 4, 0, 0x30, 4, a | 1);
+    expect(m.guest.io.mmioRead(a, 2)).toBe(0xaa55);
+    const pcir = a + m.guest.io.mmioRead(a + 0x18, 2);
+    expect(m.guest.io.mmioRead(pcir + 4, 4)).toBe(((MSI_SPEC.deviceId << 16) | MSI_SPEC.vendorId) >>> 0);
+  });
+});

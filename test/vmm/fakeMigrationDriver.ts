@@ -21,7 +21,7 @@ export const FAKE_SPEC: EndpointSpec = {
   classCode: 0x088000,
   interruptPin: 1,
   bars: [{ kind: 'mem32', size: 0x4000 }],
-  capabilities: [{ id: 'pm' }, { id: 'msix', vectors: 4, tableBar: 0, tableOffset: 0x2000, pbaBar: 0, pbaOffset: 0x3000 }, { id: 'pcie', flr: true }],
+  capabilities: [{ id: 'pm' }, { id: 'msi', vectors: 4, is64: true, perVectorMask: true }, { id: 'msix', vectors: 4, tableBar: 0, tableOffset: 0x2000, pbaBar: 0, pbaOffset: 0x3000 }, { id: 'pcie', flr: true }],
 };
 
 export const ALL_FLAGS = MIG_FLAG.STOP_COPY | MIG_FLAG.P2P | MIG_FLAG.PRE_COPY;

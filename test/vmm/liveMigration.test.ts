@@ -102,6 +102,30 @@ describe('live migration of a guest that keeps DMA engines busy (dmae-vfio-pci e
     });
   }
 
+  it('a guest on INTx: the destination VMM wires INTx again before the device may run; interrupts keep coming', async () => {
+    const devices: HostDevice[] = [{ kind: 'dma', hostBdf: '0000:00:05.0', guestBdf: '0000:00:03.0', deviceMemoryBytes: DEVMEM }];
+    const src = await machine(devices);
+    const r = src.guest.enumerate();
+    const drv = new DmaEngineDriver(src.guest, fnAt(r, '0000:00:03.0'), { irq: ['intx'] });
+    drv.probe();
+    const w = new DmaEngineWorkload(src.guest, drv, DEVMEM, { seed: 11 });
+    run(src, src.guest, [w], 10);
+    const irqsBefore = drv.interrupts;
+    expect(irqsBefore).toBeGreaterThan(0);
+    const dst = await destination(devices);
+    const report = liveMigrate(src.vmm, dst.vmm, { maxPasses: 2, runGuest: () => run(src, src.guest, [w], 3) });
+    expect(report.destinationStates['0000:00:03.0']).toEqual(['RESUMING', 'STOP', 'RUNNING']);
+    src.guest.attach(dst.vmm);
+    dst.vmm.connectInterruptController(src.guest.irq);
+    src.vmm.close();
+    const onSource = drv.interrupts;
+    run(dst, src.guest, [w], 30);
+    expect(drv.interrupts).toBeGreaterThan(onSource);
+    expect(dst.vmm.device('0000:00:03.0')!.intx!.triggers).toBeGreaterThan(0);
+    expect(w.failures).toEqual([]);
+    expect(drv.duplicates + drv.unknown + drv.errors).toBe(0);
+  });
+
   it('a STOP_COPY-only migration with no pre-copy pass still moves everything', async () => {
     const devices: HostDevice[] = [{ kind: 'dma', hostBdf: '0000:00:05.0', guestBdf: '0000:00:03.0', deviceMemoryBytes: DEVMEM }];
     const src = await machine(devices);

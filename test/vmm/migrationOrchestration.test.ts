@@ -168,6 +168,49 @@ describe('migration orchestration against the uapi (fake migration driver)', () 
   });
 });
 
+describe('the VMM state of MSI and INTx moves too', () => {
+  it('MSI: address, data, enabled vectors and mask move; the destination sets the same vectors up on its host', async () => {
+    const src = await side([TWO[0]]);
+    const dst = await side([TWO[0]]);
+    const bdf = '0000:00:03.0';
+    const g = src.vmm.hw;
+    const msi = src.vmm.device(bdf)!.msi!;
+    g.configWrite(bdf, msi.cap + 4, 4, 0xfee00000);
+    g.configWrite(bdf, msi.cap + 8, 4, 0);
+    g.configWrite(bdf, msi.dataOff, 2, 0x40);
+    g.configWrite(bdf, msi.maskOff, 4, 0b0100);
+    g.configWrite(bdf, msi.cap + 2, 2, (2 << 4) | 1);
+    expect(msi.hostVectors).toBe(4);
+    msi.fire(2); // masked: pending
+    liveMigrate(src.vmm, dst.vmm, { maxPasses: 0 });
+    const after = dst.vmm.device(bdf)!.msi!;
+    expect(after.enabled).toBe(true);
+    expect(after.hostVectors).toBe(4);
+    expect(after.message(3)).toEqual([0xfee00000, 0, 0x43]);
+    expect(dst.vmm.hw.configRead(bdf, after.pendingOff, 4)).toBe(0b0100);
+    // the destination's host really has MSI on with 4 vectors
+    const sent: number[] = [];
+    dst.vmm.hw.setInterruptSink({ msi: (_l, _h, d) => sent.push(d), intx() {} });
+    dst.vmm.hw.configWrite(bdf, after.maskOff, 4, 0);
+    expect(sent).toEqual([0x42]);
+  });
+
+  it('INTx held for the EOI on the source is held again on the destination', async () => {
+    const src = await side([TWO[0]]);
+    const dst = await side([TWO[0]]);
+    const bdf = '0000:00:03.0';
+    const levels: boolean[] = [];
+    src.vmm.device(bdf)!.intx!.trigger!.signal();
+    expect(src.vmm.device(bdf)!.intx!.asserted).toBe(true);
+    dst.vmm.hw.setInterruptSink({ msi() {}, intx: (_f, l) => levels.push(l) });
+    liveMigrate(src.vmm, dst.vmm, { maxPasses: 0 });
+    expect(dst.vmm.device(bdf)!.intx!.asserted).toBe(true);
+    expect(levels).toEqual([true]);
+    expect(dst.vmm.eoi(bdf)).toBe(true);
+    expect(levels).toEqual([true, false]);
+  });
+});
+
 describe('the VMM migration stream: bad input is refused before anything is applied', () => {
   async function dest() {
     const d = await side(TWO);
