@@ -8,6 +8,7 @@ import { VfioError } from './vfioError.js';
 import { VfioPciCoreDevice } from './pciCore/vfioPciCoreDevice.js';
 import { vfioPciCoreOps } from './pciCore/vfioPciCore.js';
 import { vfioPciCoreSriovConfigure, vfioPciVfInit, vfioPciVfUninit } from './pciCore/sriov.js';
+import { pciNumVf } from '../iov.js';
 
 export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
   name: string;
@@ -35,6 +36,9 @@ export function vfioPciDriver<D extends VfioPciCoreDevice>(vfio: VfioCore, spec:
     probe(pdev: PciDev) {
       // vfio-pci-core drives normal (type 0) functions only
       if ((pdev.fn.configRead(PCI_HEADER_TYPE, 1) & 0x7f) !== 0) throw new VfioError('EINVAL', `${pdev.bdf} is not a type 0 function`);
+      // vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" - its VFs may be in
+      // use, and VFs that already exist cannot be captured
+      if (pciNumVf(pdev)) throw new VfioError('EBUSY', `${pdev.bdf}: cannot bind to a PF with SR-IOV enabled`);
       spec.probe?.(pdev);
       const vdev = spec.create ? spec.create(vfio, pdev, spec.ops) : (new VfioPciCoreDevice(vfio, pdev, spec.ops) as D);
       // root-bus devices and VFs reset alone; otherwise the whole bus is one reset domain

@@ -64,8 +64,67 @@ export function restoreState(hw: Hardware, fn: PciFunction, s: SavedState): void
   }
 }
 
-/** Performs `method` through the hardware: DevCtl Initiate FLR, D3hot->D0, or Secondary Bus Reset. */
+/**
+ * The SR-IOV state the host keeps for a PF with VFs enabled (struct pci_sriov: ctrl, num_VFs, pgsz,
+ * the VF BARs), read before a reset; null when the function has no SR-IOV capability or no VFs.
+ */
+function saveIovState(fn: PciFunction): { cap: number; regs: Uint32Array } | null {
+  const cap = findExtCap(fn, PCI_EXT_CAP_ID_SRIOV);
+  if (cap === 0 || (fn.configRead(cap + SRIOV_CTRL, 2) & SRIOV_CTRL_VFE) === 0) return null;
+  const regs = new Uint32Array(16);
+  for (let i = 0; i < 16; i++) regs[i] = fn.configRead(cap + 4 * i, 4);
+  return { cap, regs };
+}
+
+/**
+ * pci_restore_iov_state (sriov_restore_state): a PF whose reset cleared VF Enable gets its SR-IOV
+ * state back - VF BARs, System Page Size, NumVFs, then Control with VF Enable and VF MSE - so its VFs
+ * come back (as freshly reset functions, which the host PCI core picks up again).
+ */
+function restoreIovState(hw: Hardware, fn: PciFunction, iov: { cap: number; regs: Uint32Array }): void {
+  const { cap, regs } = iov;
+  if (!fn.alive || (fn.configRead(cap + SRIOV_CTRL, 2) & SRIOV_CTRL_VFE) !== 0) return;
+  for (let i = 0; i < 6; i++) hw.configWrite(fn.bdf, cap + SRIOV_BAR + 4 * i, 4, regs[(SRIOV_BAR >> 2) + i]);
+  hw.configWrite(fn.bdf, cap + SRIOV_SYS_PGSIZE, 4, regs[SRIOV_SYS_PGSIZE >> 2]);
+  hw.configWrite(fn.bdf, cap + SRIOV_NUM_VF, 2, regs[SRIOV_NUM_VF >> 2] & 0xffff);
+  hw.configWrite(fn.bdf, cap + SRIOV_CTRL, 2, regs[SRIOV_CTRL >> 2] & 0xffff);
+}
+
+const PCI_EXT_CAP_ID_SRIOV = 0x10;
+const SRIOV_CTRL = 0x08;
+const SRIOV_CTRL_VFE = 0x1;
+const SRIOV_NUM_VF = 0x10;
+const SRIOV_SYS_PGSIZE = 0x20;
+const SRIOV_BAR = 0x24;
+
+/** Offset of extended capability `id` of the function, 0 if absent. */
+function findExtCap(fn: PciFunction, id: number): number {
+  if (!fn.capOffset(L.M_PCIE_CAP)) return 0;
+  let pos = 0x100;
+  for (let ttl = (4096 - 256) / 8; ttl > 0 && pos >= 0x100; ttl--) {
+    const h = fn.configRead(pos, 4);
+    if (h === 0 || h === 0xffffffff) return 0;
+    if ((h & 0xffff) === id) return pos;
+    pos = (h >>> 20) & 0xffc;
+  }
+  return 0;
+}
+
+/**
+ * Performs `method` through the hardware: DevCtl Initiate FLR, D3hot->D0, or Secondary Bus Reset; a PF
+ * with VFs enabled gets its SR-IOV state back afterwards (pci_restore_iov_state).
+ */
 export function doReset(hw: Hardware, fn: PciFunction, method: ResetMethod): void {
+  // the PF's VFs outlive its reset: the host puts SR-IOV back as pci_restore_state does
+  const iov = saveIovState(fn);
+  try {
+    resetBy(hw, fn, method);
+  } finally {
+    if (iov !== null) restoreIovState(hw, fn, iov);
+  }
+}
+
+function resetBy(hw: Hardware, fn: PciFunction, method: ResetMethod): void {
   if (method === 'flr') {
     const exp = fn.capOffset(L.M_PCIE_CAP);
     hw.configWrite(fn.bdf, exp + PCI_EXP_DEVCTL, 2, fn.configRead(exp + PCI_EXP_DEVCTL, 2) | PCI_EXP_DEVCTL_BCR_FLR);

@@ -16,6 +16,7 @@ import type { SavedState } from './reset.js';
 import { VfioConfig } from './config/vfioConfig.js';
 import type { HostBarResource } from './config/barVirt.js';
 import { probeMmaps, releaseMmaps } from './mmapProbe.js';
+import { pciNumVf } from '../../iov.js';
 import { devSetTryReset } from './devSetReset.js';
 import { vfioPciNointx } from './nointx.js';
 import type { DummyResource } from './mmapProbe.js';
@@ -220,6 +221,8 @@ export class VfioPciCoreDevice extends VfioDevice {
     const current = csr & 3;
     const next = state & 3;
     if (current === next) return;
+    // a PF with VFs enabled stays in D0 (vfio_pci_set_power_state answers EBUSY, the write is dropped)
+    if (next > 0 && pciNumVf(this.pdev) > 0) return;
     const needsPmRestore = (csr & PCI_PM_CTRL_NO_SOFT_RESET) === 0;
     if (needsPmRestore && current < 3 && next === 3) this.pmSave = saveState(this.fn);
     this.hwConfigWrite(pm + PCI_PM_CTRL, 2, (csr & ~3) | next);
