@@ -40,3 +40,25 @@ export type { ErrnoName } from './host/vfio/errno.js';
 export {
   MigState, MIG_FLAG, migrationNextState, migrationArcs, isSupportedArc, migStateName,
 } from './host/vfio/migrationFsm.js';
+// The VMM (src/vmm) and the guest OS on its bus (src/guest).
+export { Vmm } from './vmm/vmm.js';
+export type { GuestInterruptController as VmmInterruptController, GuestRam, VmmOptions } from './vmm/vmm.js';
+export { VfioPciDevice } from './vmm/vfioPciDevice.js';
+export { VfioClient } from './vmm/vfioClient.js';
+export { liveMigrate } from './vmm/liveMigration.js';
+export type { LiveMigrationOptions, LiveMigrationReport } from './vmm/liveMigration.js';
+export { MigrationSource } from './vmm/migrationSource.js';
+export type { MigrationOptions, PassReport, StopCopyReport } from './vmm/migrationSource.js';
+export { MigrationDestination } from './vmm/migrationDestination.js';
+export { MigrationError, VfioMigration } from './vmm/vfioMigration.js';
+export { Guest } from './guest/guest.js';
+export type { GuestBoard, GuestBus } from './guest/guest.js';
+export { GuestInterruptController } from './guest/interruptController.js';
+export { setupInterrupts } from './guest/interruptSetup.js';
+export type { IrqMode, IrqVectors } from './guest/interruptSetup.js';
+export { DmaEngineDriver } from './guest/dmaEngineDriver.js';
+export { DmaEngineWorkload } from './guest/dmaEngineWorkload.js';
+export { enumerate, platformPools } from './guest/enumerator.js';
+export type { EnumeratedFunction, EnumerationResult } from './guest/enumerator.js';
+export { cf8Access, ecamAccess, cf8WithEcamAccess } from './guest/configAccess.js';
+export { formatLspci } from './guest/lspci.js';
