@@ -240,7 +240,8 @@ export class VfioPciDevice implements IrqHost {
 
   /** Guest config read (vfio_pci_read_config): emulated bits from the VMM, the rest from the device. */
   configRead(_fn: PciFunction | null, off: number, size: 1 | 2 | 4): number {
-    if (off + size > this.configSize) return 0; // beyond a conventional function's 256 bytes
+    // beyond a conventional function's 256 bytes (ECAM behind a PCIe-to-PCI bridge): all-ones, as QEMU's mmcfg
+    if (off + size > this.configSize) return ALL_ONES[size];
     const e = this.emu;
     if (e.dwordEmulated[off >> 2] === 0) return this.physRead(off, size);
     if (size === 4 && e.dwordFull[off >> 2] === 1) return e.u32[off >> 2];
