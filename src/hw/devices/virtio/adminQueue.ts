@@ -42,11 +42,14 @@ export interface AdminGroupOwner {
   member(n: number): VirtioNetDevice | undefined;
 }
 
+/** The empty command_specific_result (shared: nothing is ever written into it). */
+const EMPTY = new Uint8Array(0);
+
 function fail(qualifier: number): AdminCommandResult {
-  return { status: VIRTIO_ADMIN_STATUS_EINVAL, qualifier, result: new Uint8Array(0) };
+  return { status: VIRTIO_ADMIN_STATUS_EINVAL, qualifier, result: EMPTY };
 }
 
-function ok(result: Uint8Array = new Uint8Array(0)): AdminCommandResult {
+function ok(result: Uint8Array = EMPTY): AdminCommandResult {
   return { status: VIRTIO_ADMIN_STATUS_OK, qualifier: VIRTIO_ADMIN_STATUS_Q_OK, result };
 }
 
@@ -69,6 +72,8 @@ export class AdminVirtqueue {
   private readonly cmd = new Uint8Array(MAX_COMMAND);
   private readonly cmdView = new DataView(this.cmd.buffer);
   private readonly out = new Uint8Array(VIRTIO_ADMIN_CMD_STATUS_SIZEOF + 256);
+  /** result buffers of 0-4 bytes, reused: a command's result is written out before the next runs */
+  private readonly small = [0, 1, 2, 3, 4].map((n) => new Uint8Array(n));
   /** commands run since the owner was created */
   executed = 0;
 
@@ -95,15 +100,17 @@ export class AdminVirtqueue {
       const head = q.pop();
       const readLen = q.readableBytes;
       const take = Math.min(readLen, MAX_COMMAND);
-      this.cmd.fill(0, 0, Math.max(take, VIRTIO_ADMIN_CMD_HDR_SIZEOF + VIRTIO_ADMIN_LEGACY_WR_DATA_HDR));
-      q.readChain(this.cmd, 0, take);
+      // bytes past what the driver supplied read as zero (header and the legacy data header at least)
+      const cmd = this.cmd;
+      for (let i = take; i < VIRTIO_ADMIN_CMD_HDR_SIZEOF + VIRTIO_ADMIN_LEGACY_WR_DATA_HDR; i++) cmd[i] = 0;
+      q.readChain(cmd, 0, take);
       const r = this.execute(readLen, q.writableBytes);
       const len = Math.min(q.writableBytes, VIRTIO_ADMIN_CMD_STATUS_SIZEOF + r.result.length);
-      out.fill(0, 0, VIRTIO_ADMIN_CMD_STATUS_SIZEOF);
       out[0] = r.status & 0xff;
       out[1] = r.status >> 8;
       out[2] = r.qualifier & 0xff;
       out[3] = r.qualifier >> 8;
+      out[4] = out[5] = out[6] = out[7] = 0; // reserved
       const rl = r.result.length;
       const buf = rl + VIRTIO_ADMIN_CMD_STATUS_SIZEOF <= out.length ? out : new Uint8Array(VIRTIO_ADMIN_CMD_STATUS_SIZEOF + rl);
       if (buf !== out) buf.set(out.subarray(0, VIRTIO_ADMIN_CMD_STATUS_SIZEOF));
@@ -175,7 +182,7 @@ export class AdminVirtqueue {
         const view = member.legacyCommon;
         if (len < 1 || len > 4 || view.single(offset, len) === undefined) return fail(VIRTIO_ADMIN_STATUS_Q_INVALID_FIELD);
         const value = view.read(offset, len);
-        const r = new Uint8Array(len);
+        const r = this.small[len]; // copied out by process() before the next command runs
         for (let i = 0; i < len; i++) r[i] = (value >>> (8 * i)) & 0xff;
         return ok(r);
       }

@@ -169,7 +169,8 @@ export class SplitVirtqueue {
         steps = -1;
         continue;
       }
-      this.check(addr, len, `buffer of descriptor ${i}`);
+      // the message is only built when the check fails (this runs for every descriptor)
+      if (!(addr >= 0 && addr + len <= this.memSize)) this.check(addr, len, `buffer of descriptor ${i}`);
       const write = (flags & VRING_DESC_F_WRITE) !== 0;
       if (!write && this.writableBytes > 0) throw new VirtqueueError(`queue ${this.index}: device-readable descriptor after a device-writable one`);
       const s = this.segCount++;
