@@ -460,6 +460,8 @@ export class VfioPciDevice implements IrqHost {
     }
     this.physWrite(PCI_CACHE_LINE_SIZE, 1, s.cacheLine);
     if (this.pcieCap) this.physWrite(this.pcieCap + PCI_EXP_DEVCTL, 2, s.devctl & 0x7fff);
+    // MSI's per-vector mask goes to the device too (QEMU writes every guest config write through)
+    if (this.msi?.perVectorMask) this.physWrite(this.msi.maskOff, 4, this.emu.read(this.msi.maskOff, 4));
     this.physWrite(PCI_COMMAND, 2, s.command);
     if (this.msi?.enabled) {
       if (!this.msi.enableHost()) this.intx?.enable();
