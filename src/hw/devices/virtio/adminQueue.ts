@@ -103,7 +103,7 @@ export class AdminVirtqueue {
       // bytes past what the driver supplied read as zero (header and the legacy data header at least)
       const cmd = this.cmd;
       for (let i = take; i < VIRTIO_ADMIN_CMD_HDR_SIZEOF + VIRTIO_ADMIN_LEGACY_WR_DATA_HDR; i++) cmd[i] = 0;
-      q.readChain(cmd, 0, take);
+      this.readCommand(q, take);
       const r = this.execute(readLen, q.writableBytes);
       const len = Math.min(q.writableBytes, VIRTIO_ADMIN_CMD_STATUS_SIZEOF + r.result.length);
       out[0] = r.status & 0xff;
@@ -121,6 +121,28 @@ export class AdminVirtqueue {
     }
     if (n > 0) q.publishUsed();
     return n;
+  }
+
+  /**
+   * The popped chain's first `max` device-readable bytes into the command buffer: what readChain
+   * does, four bytes at a time through DataViews (a command is mostly its 24-byte header, and this
+   * runs for every legacy register access a VF's variant driver forwards).
+   */
+  private readCommand(q: SplitVirtqueue, max: number): void {
+    const src = q.memory.view;
+    const dst = this.cmdView;
+    const cmd = this.cmd;
+    const bytes = q.memory.bytes;
+    let copied = 0;
+    for (let s = 0; s < q.segCount && copied < max; s++) {
+      if (q.segWrite[s]) break;
+      const a = q.segAddr[s] >>> 0; // checked by pop(): inside guest memory, below 2^32
+      const n = Math.min(q.segLen[s], max - copied);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) dst.setUint32(copied + j, src.getUint32(a + j, true), true);
+      for (; j < n; j++) cmd[copied + j] = bytes[a + j];
+      copied += n;
+    }
   }
 
   /**

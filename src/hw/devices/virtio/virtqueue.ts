@@ -105,6 +105,8 @@ export class SplitVirtqueue {
 
   /** The rings must lie inside guest memory, suitably aligned (2.7: 16, 2 and 4 bytes). */
   checkRings(): void {
+    // the rings last found good are not checked again (this runs on every notification)
+    if (this.descAddr === this.okDesc && this.availAddr === this.okAvail && this.usedAddr === this.okUsed && this.size === this.okSize) return;
     const n = this.size;
     this.check(this.descAddr, VRING_DESC_SIZE * n, 'descriptor table');
     this.check(this.availAddr, 6 + 2 * n, 'available ring');
@@ -112,7 +114,17 @@ export class SplitVirtqueue {
     if (this.descAddr % 16 !== 0 || this.availAddr % 2 !== 0 || this.usedAddr % 4 !== 0) {
       throw new VirtqueueError(`queue ${this.index}: misaligned rings (desc 0x${this.descAddr.toString(16)}, avail 0x${this.availAddr.toString(16)}, used 0x${this.usedAddr.toString(16)})`);
     }
+    this.okDesc = this.descAddr;
+    this.okAvail = this.availAddr;
+    this.okUsed = this.usedAddr;
+    this.okSize = n;
   }
+
+  // the ring layout checkRings last accepted (-1: none yet)
+  private okDesc = -1;
+  private okAvail = -1;
+  private okUsed = -1;
+  private okSize = -1;
 
   /** Entries the driver made available that the device has not taken yet. */
   pending(): number {
