@@ -36,6 +36,9 @@ export type { VfioConstants } from './host/vfio/uapi/constants.js';
 export * as uapi from './host/vfio/uapi/index.js';
 export { VfioError, isVfioError } from './host/vfio/vfioError.js';
 export { ERRNO, errnoName } from './host/vfio/errno.js';
+export { VirtioPciDriver, VirtioPciDevice } from './host/virtio/virtioPciDriver.js';
+export { virtioVfioPciDriver, virtiovfDevice, VIRTIO_VFIO_PCI_DRIVER } from './host/variants/virtio/main.js';
+export { VirtiovfPciCoreDevice } from './host/variants/virtio/virtiovfDevice.js';
 export type { ErrnoName } from './host/vfio/errno.js';
 export {
   MigState, MIG_FLAG, migrationNextState, migrationArcs, isSupportedArc, migStateName,
