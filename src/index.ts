@@ -39,6 +39,19 @@ export { ERRNO, errnoName } from './host/vfio/errno.js';
 export { VirtioPciDriver, VirtioPciDevice } from './host/virtio/virtioPciDriver.js';
 export { virtioVfioPciDriver, virtiovfDevice, VIRTIO_VFIO_PCI_DRIVER } from './host/variants/virtio/main.js';
 export { VirtiovfPciCoreDevice } from './host/variants/virtio/virtiovfDevice.js';
+export { DMAE_VFIO_PCI_DRIVER, dmaeVfioPciDriver, DmaeVfioDevice, DMAE_MIGRATION_FLAGS } from './host/variants/dmaEngine/index.js';
+export * as dmaeStreamFormat from './host/variants/dmaEngine/streamFormat.js';
+export { vfioPciDriver, genericVfioPciDriver } from './host/vfio/vfioPciDriver.js';
+export type { VfioPciDriverSpec } from './host/vfio/vfioPciDriver.js';
+export { VfioPciCoreDevice } from './host/vfio/pciCore/vfioPciCoreDevice.js';
+export * as vfioPciCore from './host/vfio/pciCore/vfioPciCore.js';
+export type { VfioDeviceOps, VfioMigrationOps, VfioLogOps, MmapArea } from './host/vfio/vfioDeviceOps.js';
+export type { VfioDeviceFile } from './host/vfio/deviceFile.js';
+export type { DataStream, DataStreamFile } from './host/vfio/dataStream.js';
+export { Eventfd } from './host/fileTable.js';
+export { IommufdCtx } from './host/vfio/iommufd.js';
+export { pciDeviceId, PCI_ANY_ID } from './host/pciDriver.js';
+export type { PciDeviceId, PciDriver, PciDev } from './host/pciDriver.js';
 export type { ErrnoName } from './host/vfio/errno.js';
 export {
   MigState, MIG_FLAG, migrationNextState, migrationArcs, isSupportedArc, migStateName,
