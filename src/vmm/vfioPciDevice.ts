@@ -7,7 +7,7 @@ import type { Hardware } from '../hw/hardware.js';
 import type { DecodedBar, PciFunction, ResetKind } from '../hw/pciFunction.js';
 import {
   PCI_BASE_ADDRESS_0, PCI_CACHE_LINE_SIZE, PCI_CAP_ID_EXP, PCI_CAP_ID_MSI, PCI_CAP_ID_MSIX, PCI_CAP_ID_PM, PCI_CAPABILITY_LIST,
-  PCI_CLASS_PROG, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_DEVICE_ID,
+  PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_DEVICE_ID,
   PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_HEADER_TYPE, PCI_HEADER_TYPE_MFD, PCI_INTERRUPT_LINE, PCI_INTERRUPT_PIN,
   PCI_MSI_FLAGS, PCI_MSIX_FLAGS, PCI_MSIX_PBA, PCI_MSIX_TABLE, PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, PCI_REVISION_ID, PCI_ROM_ADDRESS,
   PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID,
@@ -113,7 +113,7 @@ export class VfioPciDevice implements IrqHost {
     if (this.pcieCap) this.hasFlr = (this.physRead(this.pcieCap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR) !== 0;
 
     // ---- MSI-X placement (the table and PBA are trapped out of their BARs) ----
-    let trapped: Span[][] = [[], [], [], [], [], [], []];
+    const trapped: Span[][] = [[], [], [], [], [], [], []];
     if (msixCap) {
       const irq = this.client.getIrqInfo(VFIO.PCI_MSIX_IRQ_INDEX);
       const table = this.physRead(msixCap + PCI_MSIX_TABLE, 4);
@@ -144,7 +144,6 @@ export class VfioPciDevice implements IrqHost {
       this.regions[ROM_INDEX] = new BarRegion(file, rom, [], vmm.log, `${this.name} ROM`);
     }
     this.bars.emulateUnused();
-    trapped = [];
 
     // ---- header bits the VMM owns ----
     this.emu.emulate(PCI_HEADER_TYPE, 1, 0, 0, PCI_HEADER_TYPE_MFD); // follows the guest topology
