@@ -32,6 +32,9 @@ export interface GuestInterruptController extends InterruptSink {
   setEoiListener(listener: ((source: PciFunction) => void) | null): void;
 }
 
+/** Which VMM takes each guest interrupt controller's EOIs now. */
+const eoiOwner = new WeakMap<GuestInterruptController, Vmm>();
+
 /**
  * A VMM in the QEMU mould: a guest-visible PCI bus (a second Hardware: CF8/CFC and ECAM config
  * cycles, routed port I/O and MMIO) whose slots hold vfio device files (`assign`), with the host's
@@ -94,10 +97,11 @@ export class Vmm implements VmmContext {
 
   /** Makes `ctrl` the guest bus's interrupt sink and takes its EOIs for INTx resampling. */
   connectInterruptController(ctrl: GuestInterruptController): void {
-    this.controller?.setEoiListener(null);
+    this.releaseController();
     this.controller = ctrl;
     this.hw.setInterruptSink(ctrl);
     ctrl.setEoiListener((source) => this.eoi(source));
+    eoiOwner.set(ctrl, this);
   }
 
   /**
@@ -163,7 +167,19 @@ export class Vmm implements VmmContext {
       this.hw.removeFunction(d.guestBdf);
     }
     this.devs.clear();
-    this.controller?.setEoiListener(null);
+    this.releaseController();
+  }
+
+  /**
+   * Stops taking the controller's EOIs, unless another VMM has taken them over since (a migrated
+   * guest's controller is connected to the destination before the source closes).
+   */
+  private releaseController(): void {
+    const c = this.controller;
+    if (c && eoiOwner.get(c) === this) {
+      c.setEoiListener(null);
+      eoiOwner.delete(c);
+    }
   }
 
   get isClosed(): boolean {
