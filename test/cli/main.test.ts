@@ -9,9 +9,9 @@ async function run(...argv: string[]) {
   return { code, out, err };
 }
 
-describe('npm start', () => {
+describe('npm start -- --hardware', () => {
   it('prints the lspci -vv view of the enumerated default machine, then the live demo', async () => {
-    const { code, out, err } = await run();
+    const { code, out, err } = await run('--hardware');
     expect(code).toBe(0);
     expect(err).toBe('');
     const lines = out.split('\n');
@@ -65,22 +65,22 @@ describe('npm start', () => {
   });
 
   it('--ecam prints the same view through ECAM', async () => {
-    const cf8 = await run();
-    const ecam = await run('--ecam');
+    const cf8 = await run('--hardware');
+    const ecam = await run('--hardware', '--ecam');
     expect(ecam.code).toBe(0);
     expect(ecam.out.split('\n')[0]).toBe('# pcisim: 12 functions on buses 00-05, enumerated through ECAM at b0000000');
     expect(ecam.out.split('\n').slice(1)).toEqual(cf8.out.split('\n').slice(1));
   });
 
   it('--cf8-only cannot see extended capabilities', async () => {
-    const { code, out } = await run('--cf8-only');
+    const { code, out } = await run('--hardware', '--cf8-only');
     expect(code).toBe(0);
     expect(out).toContain('Capabilities: [6c] Express (v2) Endpoint, MSI 00');
     expect(out).not.toContain('Advanced Error Reporting');
   });
 
   it('--json prints the enumeration result', async () => {
-    const { code, out } = await run('--json');
+    const { code, out } = await run('--hardware', '--json');
     expect(code).toBe(0);
     const r = JSON.parse(out) as EnumerationResult;
     expect(r.mechanism).toBe('cf8+ecam');
@@ -121,5 +121,48 @@ describe('npm start', () => {
     expect(bad.code).toBe(2);
     expect(bad.out).toBe('');
     expect(bad.err).toContain('unknown option "--frobnicate"');
+    for (const args of [['--vfs', '9'], ['--vfs'], ['--pings', 'x'], ['--cf8-only']]) {
+      const r = await run(...args);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^pcisim: /);
+    }
+    for (const opt of ['--vfs', '--pings', '--no-migration', '--json', '--ecam', '--hardware']) expect(USAGE).toContain(opt);
+  });
+});
+
+describe('npm start (the whole stack)', () => {
+  it('shows the hardware in short, then host, binding, VMM, guest, pings, DMA work and the migration with its numbers', async () => {
+    const { code, out, err } = await run();
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const lines = out.split('\n');
+    expect(lines[0]).toMatch(/^# pcisim: the PCI hardware of a small PC, as firmware finds it: 12 functions on buses 00-05/);
+    expect(lines).toContain('02:00.0 Non-Volatile memory controller: Samsung Electronics Co Ltd NVMe SSD Controller SM981/PM981/PM983');
+    expect(out).not.toContain('\tControl:'); // the short form: no -vv details for the hardware
+    expect(out).toContain('[host]    echo 4 > sriov_numvfs -> VFs 00:04.1 00:04.2 00:04.3 00:04.4');
+    expect(out).toMatch(/\[bind\]    00:04\.1 pci:v00001AF4d00001041\S+ -> virtio-vfio-pci \(\d \*\), over vfio-pci/);
+    expect(out).toMatch(/\[bind\]    00:06\.0 pci:v00001B36d000000F0\S+ -> dmae-vfio-pci/);
+    expect(out).toContain('[vmm]     assigned 00:04.1 -> guest 00:03.0, 00:04.2 -> guest 00:04.0, 00:06.0 -> guest 00:05.0');
+    expect(out).toContain('          00:03.0 Ethernet controller: Red Hat, Inc. Virtio network device');
+    expect(out).toContain('          00:05.0 System peripheral: Red Hat, Inc. Device 00f0 (rev 01)');
+    expect(out).toMatch(/\[guest\]   eth0: legacy virtio-net at 00:03\.0 .*msix-each, carrier up, 10\.0\.2\.15\/24/);
+    expect(out.match(/ping -c 10 10\.0\.2\.2 on eth\d: 10\/10 replies/g)).toHaveLength(4);
+    expect(out).toContain('[migrate] with the VFs in use: migration is blocked');
+    expect(out).toMatch(/\[migrate\] pre-copy pass 0: \d+ device bytes, \d+ RAM bytes/);
+    expect(out).toMatch(/\[migrate\] stop-and-copy \(downtime\): \d+ device \+ \d+ RAM \+ \d+ VMM bytes = \d+ bytes in \d+ emulated steps/);
+    expect(out).toContain('digest equal, guest RAM equal');
+    expect(out).toMatch(/^migration  \d+ pre-copy pass\(es\)/m);
+    expect(out).toMatch(/^ {11}before: .* completions/m);
+    expect(out).toMatch(/^ok: every ping answered, every job verified, nothing lost or done twice$/m);
+  });
+
+  it('--no-migration --vfs 1 --pings 3: one NIC, no migration', async () => {
+    const { code, out } = await run('--no-migration', '--vfs', '1', '--pings', '3');
+    expect(code).toBe(0);
+    expect(out).toContain('echo 1 > sriov_numvfs -> VFs 00:04.1 (');
+    expect(out).toContain('ping -c 3 10.0.2.2 on eth0: 3/3 replies');
+    expect(out).not.toContain('eth1');
+    expect(out).not.toContain('[migrate]');
   });
 });
