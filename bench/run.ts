@@ -30,6 +30,7 @@ import { fmtNs, RESULTS_DIR } from './harness.js';
 import * as migration from './migration.js';
 import * as msix from './msix.js';
 import * as scan from './scan.js';
+import * as stack from './stack.js';
 import * as virtioDatapath from './virtioDatapath.js';
 import * as virtioLegacy from './virtioLegacy.js';
 import * as vfio from './vfio.js';
@@ -44,6 +45,7 @@ const SUITES: { name: string; run: () => Promise<SuiteReport> }[] = [
   { name: vfio.SUITE, run: vfio.run },
   { name: migration.SUITE, run: migration.run },
   { name: vmm.SUITE, run: vmm.run },
+  { name: stack.SUITE, run: stack.run },
 ];
 
 interface Goal {

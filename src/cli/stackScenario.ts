@@ -41,12 +41,12 @@ export const PF_BDF = '0000:00:04.0';
 export const DMA_BDF = '0000:00:06.0';
 export const PEER = { mac: '02:00:00:00:00:fe', ip: '10.0.2.2' };
 export const MAX_VFS = 4;
-const DEVMEM = 64 << 10;
+export const DEVMEM = 64 << 10;
 const MEMORY = 16 << 20;
 /** guest RAM: the low 12 MiB of host memory; the host kernel's DMA memory (the PF's admin queue) sits at the top */
-const RAM = { base: 0, size: 12 << 20 };
+export const RAM = { base: 0, size: 12 << 20 };
 const GUEST_VF_SLOTS = ['0000:00:03.0', '0000:00:04.0'];
-const GUEST_DMA = '0000:00:05.0';
+export const GUEST_DMA = '0000:00:05.0';
 
 export interface BindingReport {
   hostBdf: string;
@@ -129,7 +129,7 @@ export interface StackReport {
   problems: string[];
 }
 
-interface HostSide {
+export interface HostSide {
   emu: Emulator;
   pf: VirtioNetPf;
   peer: LoopbackPeer;
@@ -145,7 +145,7 @@ function tickHost(emu: Emulator, budget: number): number {
   return n;
 }
 
-async function buildHost(vfs: number): Promise<HostSide> {
+export async function buildHost(vfs: number): Promise<HostSide> {
   const emu = await createEmulator({ memoryBytes: MEMORY });
   const pf = emu.hw.addVirtioNet(PF_BDF, { totalVfs: MAX_VFS });
   emu.hw.addDmaEngine(DMA_BDF, { deviceMemoryBytes: DEVMEM });
@@ -162,7 +162,7 @@ function bindBest(emu: Emulator, bdf: string, role: 'vf' | 'dma'): BindingReport
 }
 
 /** A VMM on `h` with `nVfs` VFs and the DMA engine assigned (binding each by best match first). */
-function buildVmm(h: HostSide, nVfs: number): { vmm: Vmm; bindings: BindingReport[]; assigned: { hostBdf: string; guestBdf: string }[] } {
+export function buildVmm(h: HostSide, nVfs: number): { vmm: Vmm; bindings: BindingReport[]; assigned: { hostBdf: string; guestBdf: string }[] } {
   const vmm = new Vmm(h.emu, { ram: RAM });
   const bindings: BindingReport[] = [];
   const assigned: { hostBdf: string; guestBdf: string }[] = [];
@@ -177,7 +177,7 @@ function buildVmm(h: HostSide, nVfs: number): { vmm: Vmm; bindings: BindingRepor
   return { vmm, bindings, assigned };
 }
 
-interface Nic {
+export interface Nic {
   name: string;
   fn: EnumeratedFunction;
   hostBdf: string;
@@ -187,7 +187,7 @@ interface Nic {
   pingsSent: number;
 }
 
-function nicUp(guest: Guest, fn: EnumeratedFunction, name: string, hostBdf: string, ip: string): Nic {
+export function nicUp(guest: Guest, fn: EnumeratedFunction, name: string, hostBdf: string, ip: string): Nic {
   const pci = probeVirtioNetLegacy(guest, fn);
   const stack = new GuestNetStack({ mac: pci.driver.mac, ip, send: (fr) => pci.driver.transmit(fr) });
   pci.driver.onReceive = (fr) => stack.receive(fr);
@@ -196,7 +196,7 @@ function nicUp(guest: Guest, fn: EnumeratedFunction, name: string, hostBdf: stri
 }
 
 /** One round of the guest: interrupts, deferred work, the DMA load topped up, the host devices' work. */
-function guestRound(emu: Emulator, guest: Guest, nics: Nic[], load: DmaEngineWorkload | null): void {
+export function guestRound(emu: Emulator, guest: Guest, nics: Nic[], load: DmaEngineWorkload | null): void {
   load?.fill();
   tickHost(emu, 4);
   for (let i = 0; i < 50; i++) {
