@@ -78,3 +78,8 @@ export { enumerate, platformPools } from './guest/enumerator.js';
 export type { EnumeratedFunction, EnumerationResult } from './guest/enumerator.js';
 export { cf8Access, ecamAccess, cf8WithEcamAccess } from './guest/configAccess.js';
 export { formatLspci } from './guest/lspci.js';
+export { probeVirtioNetLegacy, isLegacyVirtioNet } from './guest/virtioNetLegacyPci.js';
+export type { VirtioNetLegacyPci, VirtioNetLegacyPciOptions } from './guest/virtioNetLegacyPci.js';
+export { VirtioNetLegacyDriver } from './guest/virtioNetLegacyDriver.js';
+export { GuestNetStack } from './guest/netStack.js';
+export type { EchoReply } from './guest/netStack.js';
