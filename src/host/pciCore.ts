@@ -16,18 +16,9 @@ import {
 } from './resourceAssignment.js';
 import { VfioError } from './vfio/vfioError.js';
 
-// SR-IOV extended capability registers (include/uapi/linux/pci_regs.h)
-export const PCI_SRIOV_CTRL = 0x08;
-export const PCI_SRIOV_CTRL_VFE = 0x0001;
-export const PCI_SRIOV_CTRL_MSE = 0x0008;
-export const PCI_SRIOV_TOTAL_VF = 0x0e;
-export const PCI_SRIOV_NUM_VF = 0x10;
-export const PCI_SRIOV_VF_OFFSET = 0x14;
-export const PCI_SRIOV_VF_STRIDE = 0x16;
-export const PCI_SRIOV_VF_DID = 0x1a;
-export const PCI_SRIOV_SUP_PGSIZE = 0x1c;
-export const PCI_SRIOV_SYS_PGSIZE = 0x20;
-export const PCI_SRIOV_BAR = 0x24;
+// SR-IOV extended capability registers: named once in src/hw/pciRegs.ts
+export { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR } from '../hw/pciRegs.js';
+import { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR } from '../hw/pciRegs.js';
 export const PCI_CAP_ID_SSVID = 0x0d;
 /** Resource index of the expansion ROM (PCI_ROM_RESOURCE); 0-5 are the BARs. */
 export const PCI_ROM_RESOURCE = 6;

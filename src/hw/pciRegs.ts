@@ -164,3 +164,27 @@ export const PCI_ERR_HEADER_LOG = 28;
 export const PCI_ERR_ROOT_COMMAND = 44;
 export const PCI_EXT_CAP_AER_SIZEOF = 0x48;
 export const PCI_EXT_CAP_DSN_SIZEOF = 12;
+
+// SR-IOV extended capability
+export const PCI_SRIOV_CAP = 0x04; // SR-IOV Capabilities
+export const PCI_SRIOV_CAP_VFM = 0x00000001; // VF Migration Capable
+export const PCI_SRIOV_CTRL = 0x08; // SR-IOV Control
+export const PCI_SRIOV_CTRL_VFE = 0x0001; // VF Enable
+export const PCI_SRIOV_CTRL_VFM = 0x0002; // VF Migration Enable
+export const PCI_SRIOV_CTRL_INTR = 0x0004; // VF Migration Interrupt Enable
+export const PCI_SRIOV_CTRL_MSE = 0x0008; // VF Memory Space Enable
+export const PCI_SRIOV_CTRL_ARI = 0x0010; // ARI Capable Hierarchy
+export const PCI_SRIOV_STATUS = 0x0a; // SR-IOV Status
+export const PCI_SRIOV_STATUS_VFM = 0x0001; // VF Migration Status
+export const PCI_SRIOV_INITIAL_VF = 0x0c;
+export const PCI_SRIOV_TOTAL_VF = 0x0e;
+export const PCI_SRIOV_NUM_VF = 0x10;
+export const PCI_SRIOV_FUNC_LINK = 0x12; // Function Dependency Link
+export const PCI_SRIOV_VF_OFFSET = 0x14; // First VF Offset
+export const PCI_SRIOV_VF_STRIDE = 0x16;
+export const PCI_SRIOV_VF_DID = 0x1a; // VF Device ID
+export const PCI_SRIOV_SUP_PGSIZE = 0x1c; // Supported Page Sizes
+export const PCI_SRIOV_SYS_PGSIZE = 0x20; // System Page Size
+export const PCI_SRIOV_BAR = 0x24; // VF BAR0; VF BARn at PCI_SRIOV_BAR + 4n
+export const PCI_SRIOV_VFM = 0x3c; // VF Migration State Array Offset
+export const PCI_EXT_CAP_SRIOV_SIZEOF = 0x40;

@@ -18,14 +18,8 @@
 
 import type { VfioConfig } from '../../vfio/pciCore/config/vfioConfig.js';
 import { hex } from './streamFormat.js';
+import { PCI_CAPABILITY_LIST, PCI_CAP_ID_MSI, PCI_CAP_ID_MSIX, PCI_CFG_SPACE_SIZE, PCI_COMMAND, PCI_STATUS, PCI_STATUS_CAP_LIST } from '../../../hw/pciRegs.js';
 
-const PCI_COMMAND = 0x04;
-const PCI_STATUS = 0x06;
-const PCI_STATUS_CAP_LIST = 0x10;
-const PCI_CAPABILITY_LIST = 0x34;
-const PCI_CAP_ID_MSI = 0x05;
-const PCI_CAP_ID_MSIX = 0x11;
-const PCI_CFG_SPACE_SIZE = 256;
 /** Header bytes that identify the function: IDs, revision and class, header type, subsystem IDs. */
 const IDENTITY_BYTES: [number, number, string][] = [
   [0x00, 4, 'vendor/device ID'],

@@ -2,7 +2,7 @@ import { L, mem } from '../../../core/wasm.js';
 import type { PciFunction } from '../../../hw/pciFunction.js';
 import type { Hardware } from '../../../hw/hardware.js';
 import { Bridge } from '../../../hw/bridge.js';
-import { PCI_BRIDGE_CONTROL, PCI_BRIDGE_CTL_BUS_RESET, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET } from '../../../hw/pciRegs.js';
+import { PCI_BRIDGE_CONTROL, PCI_BRIDGE_CTL_BUS_RESET, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE } from '../../../hw/pciRegs.js';
 
 // The host PCI core's function reset (pci_reset_function and pci_reset_bus): pick a method, save the
 // config state, reset through the hardware's own mechanism, restore the state.
@@ -70,7 +70,7 @@ export function restoreState(hw: Hardware, fn: PciFunction, s: SavedState): void
  */
 function saveIovState(fn: PciFunction): { cap: number; regs: Uint32Array } | null {
   const cap = findExtCap(fn, PCI_EXT_CAP_ID_SRIOV);
-  if (cap === 0 || (fn.configRead(cap + SRIOV_CTRL, 2) & SRIOV_CTRL_VFE) === 0) return null;
+  if (cap === 0 || (fn.configRead(cap + PCI_SRIOV_CTRL, 2) & PCI_SRIOV_CTRL_VFE) === 0) return null;
   const regs = new Uint32Array(16);
   for (let i = 0; i < 16; i++) regs[i] = fn.configRead(cap + 4 * i, 4);
   return { cap, regs };
@@ -83,19 +83,13 @@ function saveIovState(fn: PciFunction): { cap: number; regs: Uint32Array } | nul
  */
 function restoreIovState(hw: Hardware, fn: PciFunction, iov: { cap: number; regs: Uint32Array }): void {
   const { cap, regs } = iov;
-  if (!fn.alive || (fn.configRead(cap + SRIOV_CTRL, 2) & SRIOV_CTRL_VFE) !== 0) return;
-  for (let i = 0; i < 6; i++) hw.configWrite(fn.bdf, cap + SRIOV_BAR + 4 * i, 4, regs[(SRIOV_BAR >> 2) + i]);
-  hw.configWrite(fn.bdf, cap + SRIOV_SYS_PGSIZE, 4, regs[SRIOV_SYS_PGSIZE >> 2]);
-  hw.configWrite(fn.bdf, cap + SRIOV_NUM_VF, 2, regs[SRIOV_NUM_VF >> 2] & 0xffff);
-  hw.configWrite(fn.bdf, cap + SRIOV_CTRL, 2, regs[SRIOV_CTRL >> 2] & 0xffff);
+  if (!fn.alive || (fn.configRead(cap + PCI_SRIOV_CTRL, 2) & PCI_SRIOV_CTRL_VFE) !== 0) return;
+  for (let i = 0; i < 6; i++) hw.configWrite(fn.bdf, cap + PCI_SRIOV_BAR + 4 * i, 4, regs[(PCI_SRIOV_BAR >> 2) + i]);
+  hw.configWrite(fn.bdf, cap + PCI_SRIOV_SYS_PGSIZE, 4, regs[PCI_SRIOV_SYS_PGSIZE >> 2]);
+  hw.configWrite(fn.bdf, cap + PCI_SRIOV_NUM_VF, 2, regs[PCI_SRIOV_NUM_VF >> 2] & 0xffff);
+  hw.configWrite(fn.bdf, cap + PCI_SRIOV_CTRL, 2, regs[PCI_SRIOV_CTRL >> 2] & 0xffff);
 }
 
-const PCI_EXT_CAP_ID_SRIOV = 0x10;
-const SRIOV_CTRL = 0x08;
-const SRIOV_CTRL_VFE = 0x1;
-const SRIOV_NUM_VF = 0x10;
-const SRIOV_SYS_PGSIZE = 0x20;
-const SRIOV_BAR = 0x24;
 
 /** Offset of extended capability `id` of the function, 0 if absent. */
 function findExtCap(fn: PciFunction, id: number): number {
