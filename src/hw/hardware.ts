@@ -26,10 +26,17 @@ const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
 /** Throws the RangeError the API promises for accesses hardware mechanisms cannot produce. */
 export function checkConfigAccess(offset: number, size: number): void {
+  // one cheap test on the hot path ((offset | 0) === offset is an integer test for this range);
+  // the messages are built only once it failed
+  if ((size === 4 || size === 2 || size === 1) && (offset | 0) === offset && offset >= 0 && offset <= 4096 - size && (offset & (size - 1)) === 0) return;
+  configAccessError(offset, size);
+}
+
+function configAccessError(offset: number, size: number): never {
   if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new RangeError(`config offset ${offset} is outside 0..4095`);
   if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
   if ((offset & (size - 1)) !== 0) throw new RangeError(`config access of ${size} bytes at offset ${offset} is misaligned`);
-  if (offset + size > 4096) throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
+  throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
 }
 
 /** Builds the PciFunction object for Hardware.addFunction (same arguments as the PciFunction constructor). */
