@@ -132,6 +132,26 @@ const split64 = new BigUint64Array(1);
 const split32 = new Uint32Array(split64.buffer);
 const LO = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 0 : 1; // the low half's index (endianness)
 
+/**
+ * The region index and offset of the last splitOffsetInto() call: module-level results so that the
+ * hot read path splits an offset without allocating.
+ */
+export const split = { index: 0, pos: 0 };
+
+/** splitOffset without the array: leaves the result in `split`. */
+export function splitOffsetInto(offset: bigint | number): void {
+  if (typeof offset === 'number') {
+    const index = Math.floor(offset / 2 ** 40);
+    split.index = index;
+    split.pos = offset - index * 2 ** 40;
+    return;
+  }
+  split64[0] = offset;
+  const hi = split32[1 - LO];
+  split.index = hi >>> 8;
+  split.pos = (hi & 0xff) * 2 ** 32 + split32[LO];
+}
+
 /** Region index and offset inside it from a device file offset (VFIO_PCI_OFFSET_TO_INDEX). */
 export function splitOffset(offset: bigint | number): [number, number] {
   if (typeof offset === 'number') {

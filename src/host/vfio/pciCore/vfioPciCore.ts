@@ -11,7 +11,7 @@ import type { InfoCap } from '../uapi/infoCap.js';
 import { DEVICE_IOEVENTFD_MINSZ, decodeDeviceIoeventfd } from '../uapi/ioeventfd.js';
 import { VfioError } from '../vfioError.js';
 import type { VfioDeviceOps, MmapArea } from '../vfioDeviceOps.js';
-import { splitOffset } from '../deviceFile.js';
+import { splitOffset, split, splitOffsetInto } from '../deviceFile.js';
 import { vfioCheckFeature } from '../vfioMain.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
 import type { VfioConfig } from './config/vfioConfig.js';
@@ -52,7 +52,10 @@ function regionCount(vdev: VfioPciCoreDevice): number {
 /** vfio_pci_rw: dispatch by region index. Returns bytes done; `buf` is filled on read. */
 export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf: Uint8Array, isWrite: boolean): number {
   vdev.requireOpen();
-  const [index, pos] = splitOffset(offset);
+  // the file validated the offset as a u64 already; split it without allocating
+  splitOffsetInto(offset);
+  const index = split.index;
+  const pos = split.pos;
   if (index >= regionCount(vdev)) throw new VfioError('EINVAL', `region index ${index} does not exist`);
   switch (index) {
     case VFIO.PCI_CONFIG_REGION_INDEX:
@@ -78,7 +81,7 @@ export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf:
 function configReadPiece(cfg: VfioConfig, pos: number, buf: Uint8Array): number {
   const len = buf.length;
   if ((len !== 4 && len !== 2 && len !== 1) || (pos & (len - 1)) !== 0 || pos + len > cfg.size) return 0;
-  const v = cfg.read(pos, len);
+  const v = cfg.readAligned(pos, len);
   buf[0] = v;
   if (len > 1) {
     buf[1] = v >>> 8;

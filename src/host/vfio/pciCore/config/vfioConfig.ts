@@ -165,6 +165,15 @@ export class VfioConfig implements VconfigAccess {
   }
 
   /**
+   * read() for a caller that has already checked that the piece is naturally aligned and inside the
+   * config size (the region read fast path); the wasm core still keeps it inside the slot.
+   */
+  readAligned(off: number, size: 1 | 2 | 4): number {
+    if (!this.initialized) throw new VfioError('EIO', 'config virtualization used before init()');
+    return raw.vfioCfgRead(this.slot, off, size) >>> 0;
+  }
+
+  /**
    * A user write of `size` bytes at `off`. A piece that straddles a capability boundary is split
    * there, as the kernel never hands a writefn bytes of two capabilities.
    */
