@@ -87,37 +87,35 @@ export class VfioPciIrqs {
   setIrqs(flags: number, index: number, start: number, count: number, data: number[] | null): void {
     const action = flags & VFIO.IRQ_SET_ACTION_TYPE_MASK;
     const dataType = flags & VFIO.IRQ_SET_DATA_TYPE_MASK;
-    let handler: (() => void) | null = null;
+    // each index/action pair that has a handler returns from its branch; the rest is ENOTTY (no
+    // closures here: this is the SET_IRQS trigger round trip's hot path)
     switch (index) {
       case VFIO.PCI_INTX_IRQ_INDEX:
-        if (action === VFIO.IRQ_SET_ACTION_MASK) handler = () => this.setIntxMask(dataType, start, count, data);
-        else if (action === VFIO.IRQ_SET_ACTION_UNMASK) handler = () => this.setIntxUnmask(dataType, start, count, data);
-        else if (action === VFIO.IRQ_SET_ACTION_TRIGGER) handler = () => this.setIntxTrigger(dataType, start, count, data);
+        if (action === VFIO.IRQ_SET_ACTION_MASK) return this.setIntxMask(dataType, start, count, data);
+        if (action === VFIO.IRQ_SET_ACTION_UNMASK) return this.setIntxUnmask(dataType, start, count, data);
+        if (action === VFIO.IRQ_SET_ACTION_TRIGGER) return this.setIntxTrigger(dataType, start, count, data);
         break;
       case VFIO.PCI_MSI_IRQ_INDEX:
       case VFIO.PCI_MSIX_IRQ_INDEX:
         // masking of MSI/MSI-X vectors is not exported by vfio-pci (the kernel's "XXX")
-        if (action === VFIO.IRQ_SET_ACTION_TRIGGER) handler = () => this.setMsiTrigger(index, dataType, start, count, data);
+        if (action === VFIO.IRQ_SET_ACTION_TRIGGER) return this.setMsiTrigger(index, dataType, start, count, data);
         break;
       case VFIO.PCI_ERR_IRQ_INDEX:
         if (action === VFIO.IRQ_SET_ACTION_TRIGGER && this.fn.capOffset(L.M_PCIE_CAP)) {
-          handler = () => {
-            if (start !== 0 || count > 1) throw new VfioError('EINVAL', 'ERR irq takes start 0 and at most one vector');
-            this.errTrigger = this.setSingleTrigger(this.errTrigger, dataType, count, data);
-          };
+          if (start !== 0 || count > 1) throw new VfioError('EINVAL', 'ERR irq takes start 0 and at most one vector');
+          this.errTrigger = this.setSingleTrigger(this.errTrigger, dataType, count, data);
+          return;
         }
         break;
       case VFIO.PCI_REQ_IRQ_INDEX:
         if (action === VFIO.IRQ_SET_ACTION_TRIGGER) {
-          handler = () => {
-            if (start !== 0 || count > 1) throw new VfioError('EINVAL', 'REQ irq takes start 0 and at most one vector');
-            this.reqTrigger = this.setSingleTrigger(this.reqTrigger, dataType, count, data);
-          };
+          if (start !== 0 || count > 1) throw new VfioError('EINVAL', 'REQ irq takes start 0 and at most one vector');
+          this.reqTrigger = this.setSingleTrigger(this.reqTrigger, dataType, count, data);
+          return;
         }
         break;
     }
-    if (!handler) throw new VfioError('ENOTTY', `SET_IRQS action 0x${action.toString(16)} is not supported on irq index ${index}`);
-    handler();
+    throw new VfioError('ENOTTY', `SET_IRQS action 0x${action.toString(16)} is not supported on irq index ${index}`);
   }
 
   /** vfio_pci_set_ctx_trigger_single: ERR and REQ. */
