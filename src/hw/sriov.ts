@@ -1,9 +1,7 @@
 import { L, mem } from '../core/wasm.js';
 import { formatBdf, parseBdf } from './bdf.js';
-import {
-  PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE,
-  PCI_SRIOV_VF_DID, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_EXT_CAP_SRIOV_SIZEOF, effectiveVfBarSize, setVfBarMasks,
-} from './capabilities/sriov.js';
+import { effectiveVfBarSize, setVfBarMasks } from './capabilities/sriov.js';
+import { PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_VF_DID, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_EXT_CAP_SRIOV_SIZEOF } from './pciRegs.js';
 import type { SriovCapabilityLayout } from './capabilities/sriov.js';
 import type { ConfigBuilder } from './configBuilder.js';
 import type { DeviceModel } from './deviceModel.js';

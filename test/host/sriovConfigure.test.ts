@@ -4,7 +4,7 @@
 // legacy-admin service to its VFs.
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../../src/emulator.js';
-import { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF } from '../../src/hw/capabilities/sriov.js';
+import { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF } from '../../src/hw/pciRegs.js';
 import {
   VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_READ, VIRTIO_ADMIN_CMD_NOTIFY_INFO_FLAGS_OWNER_DEV, VIRTIO_ADMIN_CMD_NOTIFY_INFO_FLAGS_OWNER_MEM,
   VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_F_ADMIN_VQ, VIRTIO_F_SR_IOV, VIRTIO_LEGACY_ADMIN_CMD_BITMAP,

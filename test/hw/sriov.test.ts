@@ -4,11 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createEmulator } from '../../src/index.js';
 import type { Hardware } from '../../src/index.js';
-import {
-  PCI_SRIOV_BAR, PCI_SRIOV_CAP, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_ARI, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_FUNC_LINK,
-  PCI_SRIOV_INITIAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_STATUS, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_TOTAL_VF,
-  PCI_SRIOV_VF_DID, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VFM,
-} from '../../src/hw/capabilities/sriov.js';
+import { PCI_SRIOV_BAR, PCI_SRIOV_CAP, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_ARI, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_FUNC_LINK, PCI_SRIOV_INITIAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_STATUS, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_VF_DID, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VFM } from '../../src/hw/pciRegs.js';
 import type { VirtioNetPf } from '../../src/hw/devices/virtio/virtioNetPf.js';
 import { VirtualFunction } from '../../src/hw/sriov.js';
 

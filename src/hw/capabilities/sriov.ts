@@ -1,14 +1,12 @@
-export { PCI_SRIOV_CAP, PCI_SRIOV_CAP_VFM, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_VFM, PCI_SRIOV_CTRL_INTR, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_ARI, PCI_SRIOV_STATUS, PCI_SRIOV_STATUS_VFM, PCI_SRIOV_INITIAL_VF, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_FUNC_LINK, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR, PCI_SRIOV_VFM, PCI_EXT_CAP_SRIOV_SIZEOF } from '../pciRegs.js';
-import { PCI_SRIOV_CAP, PCI_SRIOV_CAP_VFM, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_VFM, PCI_SRIOV_CTRL_INTR, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_ARI, PCI_SRIOV_STATUS, PCI_SRIOV_STATUS_VFM, PCI_SRIOV_INITIAL_VF, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_FUNC_LINK, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR, PCI_SRIOV_VFM, PCI_EXT_CAP_SRIOV_SIZEOF } from '../pciRegs.js';
+// Single Root I/O Virtualization extended capability (PCIe SR-IOV 1.1, chapter 3.3; register names as in
+// Linux's include/uapi/linux/pci_regs.h). Offsets are relative to the capability.
+
 import { L, mem } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
-import { PCI_EXT_CAP_ID_SRIOV } from '../pciRegs.js';
+import { PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_CAP, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_ARI, PCI_SRIOV_STATUS, PCI_SRIOV_INITIAL_VF, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_FUNC_LINK, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR, PCI_SRIOV_VFM, PCI_EXT_CAP_SRIOV_SIZEOF } from '../pciRegs.js';
 import type { BarSpec } from '../spec.js';
 import { checkInt } from '../spec.js';
 import { validateBars } from '../bars.js';
-
-// Single Root I/O Virtualization extended capability (PCIe SR-IOV 1.1, chapter 3.3; register names as in
-// Linux's include/uapi/linux/pci_regs.h). Offsets are relative to the capability.
 
 /** Page sizes the function supports for VF BAR alignment: 4K, 8K, 64K, 256K, 1M, 4M (bit n = 2^(n+12)). */
 export const SRIOV_SUPPORTED_PAGE_SIZES = 0x00000553;

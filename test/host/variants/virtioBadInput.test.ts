@@ -5,7 +5,7 @@
 // legacy accesses on one VF leave every other VF (and the PF) as they were.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PCI_SRIOV_CTRL } from '../../../src/hw/capabilities/sriov.js';
+import { PCI_SRIOV_CTRL } from '../../../src/hw/pciRegs.js';
 import { VIRTIO_MSI_NO_VECTOR } from '../../../src/hw/devices/virtio/virtioSpec.js';
 import { virtiovfDevice } from '../../../src/host/variants/virtio/main.js';
 import {

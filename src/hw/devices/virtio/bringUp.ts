@@ -1,6 +1,4 @@
-import {
-  PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF,
-} from '../../capabilities/sriov.js';
+import { PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF } from '../../pciRegs.js';
 import type { Hardware } from '../../hardware.js';
 import { PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../../pciRegs.js';
 import type { VirtualFunction } from '../../sriov.js';
