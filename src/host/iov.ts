@@ -2,10 +2,8 @@ import { formatBdf, parseBdf } from '../hw/bdf.js';
 import { Bridge } from '../hw/bridge.js';
 import { PCI_COMMAND, PCI_COMMAND_MEMORY } from '../hw/pciRegs.js';
 import type { PciDriverFileState } from './pciCore.js';
-import {
-  HostPciDev, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_VF_OFFSET,
-  PCI_SRIOV_VF_STRIDE,
-} from './pciCore.js';
+import { HostPciDev } from './pciCore.js';
+import { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE } from '../hw/pciRegs.js';
 import type { PciDev, PciDriver } from './pciDriver.js';
 import { VfioError } from './vfio/vfioError.js';
 

@@ -16,8 +16,7 @@ import {
 } from './resourceAssignment.js';
 import { VfioError } from './vfio/vfioError.js';
 
-// SR-IOV extended capability registers: named once in src/hw/pciRegs.ts
-export { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR } from '../hw/pciRegs.js';
+// SR-IOV extended capability registers are named once, in src/hw/pciRegs.ts
 import { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR } from '../hw/pciRegs.js';
 export const PCI_CAP_ID_SSVID = 0x0d;
 /** Resource index of the expansion ROM (PCI_ROM_RESOURCE); 0-5 are the BARs. */

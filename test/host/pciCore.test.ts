@@ -10,9 +10,8 @@ import {
 } from '../../src/hw/pciRegs.js';
 import type { EndpointSpec } from '../../src/hw/spec.js';
 import type { HostPciDev, PciResource } from '../../src/host/pciCore.js';
-import {
-  PCI_ROM_RESOURCE, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE,
-} from '../../src/host/pciCore.js';
+import { PCI_ROM_RESOURCE } from '../../src/host/pciCore.js';
+import { PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE } from '../../src/hw/pciRegs.js';
 import { DEFAULT_HOST_POOLS } from '../../src/host/resourceAssignment.js';
 import type { PciDev, PciDriver } from '../../src/host/pciDriver.js';
 import { pciDeviceId } from '../../src/host/pciDriver.js';
