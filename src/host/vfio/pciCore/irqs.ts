@@ -1,4 +1,4 @@
-import { L, mem } from '../../../core/wasm.js';
+import { L } from '../../../core/wasm.js';
 import { Eventfd } from '../../fileTable.js';
 import { MSI_ADDRESS_BASE } from '../../irqDomain.js';
 import { VFIO } from '../uapi/constants.js';
@@ -410,8 +410,8 @@ export class VfioPciIrqs {
   /** Hardware message address/data of vector `v` as vfio programmed it (diagnostics, tests). */
   msixEntry(v: number): [number, number, number, number] {
     const m = this.fn.msix!;
-    const a = mem.base(this.fn.slot) + L.MSIX + v * 16;
-    void m;
-    return [mem.u32[a >> 2], mem.u32[(a >> 2) + 1], mem.u32[(a >> 2) + 2], mem.u32[(a >> 2) + 3]];
+    const at = m.tableOffset + v * 16;
+    const word = (k: number) => this.fn.barRead(m.tableBar, at + 4 * k, 4);
+    return [word(0), word(1), word(2), word(3)];
   }
 }

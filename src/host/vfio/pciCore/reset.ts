@@ -1,4 +1,4 @@
-import { L, mem } from '../../../core/wasm.js';
+import { L } from '../../../core/wasm.js';
 import type { PciFunction } from '../../../hw/pciFunction.js';
 import type { Hardware } from '../../../hw/hardware.js';
 import { Bridge } from '../../../hw/bridge.js';
@@ -31,8 +31,18 @@ export interface SavedState {
 }
 
 export function saveState(fn: PciFunction): SavedState {
-  const b = mem.base(fn.slot);
-  return { cfg: mem.u8.slice(b + L.CFG, b + L.CFG + 4096), msix: mem.u8.slice(b + L.MSIX, b + L.MSIX + 0x8000) };
+  // through the hardware's own accesses: config reads, and the MSI-X table as the device's BAR
+  // answers it (what the kernel keeps in its saved state and msi descriptors)
+  const cfg = new Uint8Array(256);
+  const dv = new DataView(cfg.buffer);
+  for (let off = 0; off < 256; off += 4) dv.setUint32(off, fn.hw.configRead(fn.bdf, off, 4), true);
+  const m = fn.msix;
+  const msix = new Uint8Array(m ? m.tableBytes : 0);
+  if (m) {
+    const tv = new DataView(msix.buffer);
+    for (let off = 0; off < m.tableBytes; off += 4) tv.setUint32(off, fn.barRead(m.tableBar, m.tableOffset + off, 4), true);
+  }
+  return { cfg, msix };
 }
 
 /**
@@ -57,9 +67,10 @@ export function restoreState(hw: Hardware, fn: PciFunction, s: SavedState): void
     hw.configWrite(fn.bdf, msi + 2, 2, dv.getUint16(msi + 2, true));
   }
   const msix = fn.capOffset(L.M_MSIX_CAP);
-  if (msix && fn.msix) {
-    const b = mem.base(fn.slot);
-    mem.u8.set(s.msix, b + L.MSIX);
+  const m = fn.msix;
+  if (msix && m) {
+    const tv = new DataView(s.msix.buffer, s.msix.byteOffset);
+    for (let off = 0; off < s.msix.length; off += 4) fn.barWrite(m.tableBar, m.tableOffset + off, 4, tv.getUint32(off, true));
     hw.configWrite(fn.bdf, msix + PCI_MSIX_FLAGS, 2, dv.getUint16(msix + PCI_MSIX_FLAGS, true));
   }
 }
