@@ -1,9 +1,9 @@
 // The one place the per-function slot layout is defined. TypeScript reads these values from the
-// module's exported globals (src/core/layout.ts), so the two sides cannot drift apart.
+// module's exported globals (src/core/wasm.ts, `L`), so the two sides cannot drift apart.
 //
 // Linear memory:
 //   page 0            AssemblyScript static data (tiny; checked at start)
-//   SCRATCH (64 KiB)  bulk in/out buffer for one-call loops (scans, snapshots, restores)
+//   SCRATCH (64 KiB)  bulk in/out buffer for one-call loops (scans, snapshots, restores, MSI-X replay at 0xf000)
 //   SLOTS ...         one SLOT_SIZE slot per PCI function, slot i at SLOTS + i * SLOT_SIZE
 //
 // A slot (128 KiB):
