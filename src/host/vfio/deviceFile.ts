@@ -49,10 +49,16 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
     this.live('ioctl');
     try {
       if (!(arg instanceof Uint8Array)) throw new VfioError('EFAULT', 'ioctl arg must be a Uint8Array');
-      if (request === VFIO.DEVICE_FEATURE) return vfioDeviceFeature(this.vdev, arg);
-      const op = this.vdev.ops.ioctl;
-      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no ioctl op`);
-      return op(this.vdev, request >>> 0, arg);
+      // vfio_device_fops_unl_ioctl: the device is runtime resumed around every ioctl
+      this.vdev.pmRuntimeGet();
+      try {
+        if (request === VFIO.DEVICE_FEATURE) return vfioDeviceFeature(this.vdev, arg);
+        const op = this.vdev.ops.ioctl;
+        if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no ioctl op`);
+        return op(this.vdev, request >>> 0, arg);
+      } finally {
+        this.vdev.pmRuntimePut();
+      }
     } catch (e) {
       throw asVfioError(e, `ioctl 0x${Number(request).toString(16)}`);
     }

@@ -50,4 +50,10 @@ export class VfioDevice {
   get bdf(): string {
     return this.pdev.bdf;
   }
+
+  /** vfio_device_pm_runtime_get, run before each device ioctl (drivers with runtime PM override it). */
+  pmRuntimeGet(): void {}
+
+  /** vfio_device_pm_runtime_put, run after each device ioctl. */
+  pmRuntimePut(): void {}
 }

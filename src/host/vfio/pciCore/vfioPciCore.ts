@@ -21,6 +21,7 @@ import { hotResetInfo, hotReset } from './hotReset.js';
 import { virqfdEnable } from './virqfd.js';
 import { Eventfd } from '../../fileTable.js';
 import { migrationReset } from '../migration/transition.js';
+import { vfioPciCoreLowPowerFeature } from './lowPower.js';
 import { parseUuid, vfioPciValidateVfToken, vfioPciVfTokenUserAdd } from './sriov.js';
 
 // vfio-pci-core's default ops (vfio_pci_core.c): a variant driver builds its ops table from these
@@ -57,6 +58,16 @@ export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf:
   const index = split.index;
   const pos = split.pos;
   if (index >= regionCount(vdev)) throw new VfioError('EINVAL', `region index ${index} does not exist`);
+  // pm_runtime_resume_and_get / pm_runtime_put around the access (a device in low power wakes for it)
+  vdev.pmRuntimeGet();
+  try {
+    return regionRw(vdev, index, pos, buf, isWrite);
+  } finally {
+    vdev.pmRuntimePut();
+  }
+}
+
+function regionRw(vdev: VfioPciCoreDevice, index: number, pos: number, buf: Uint8Array, isWrite: boolean): number {
   switch (index) {
     case VFIO.PCI_CONFIG_REGION_INDEX:
       return (!isWrite && configReadPiece(vdev.config!, pos, buf)) || vdev.config!.rw(pos, buf, isWrite);
@@ -444,6 +455,8 @@ export function vfioPciCoreMatch(vdev: VfioPciCoreDevice, token: string | null):
 
 export function vfioPciCoreDeviceFeature(vdev: VfioPciCoreDevice, flags: number, data: Uint8Array): number {
   const feature = flags & VFIO.DEVICE_FEATURE_MASK;
+  const lp = vfioPciCoreLowPowerFeature(vdev, flags, data);
+  if (lp >= 0) return lp;
   if (feature === VFIO.DEVICE_FEATURE_PCI_VF_TOKEN) {
     if (!vdev.vfToken) throw new VfioError('ENOTTY', 'the device has no VF token (not an SR-IOV PF)');
     // GET is not supported: it would expose the previous user's token

@@ -20,6 +20,8 @@ import { pciNumVf } from '../../iov.js';
 import { devSetTryReset } from './devSetReset.js';
 import { vfioPciNointx } from './nointx.js';
 import type { DummyResource } from './mmapProbe.js';
+import { newLowPowerState, vfioPciLowPowerClose, vfioPciRuntimeGet, vfioPciRuntimePut } from './lowPower.js';
+import type { LowPowerState } from './lowPower.js';
 
 /** A registered ioeventfd: writing `data` of `size` bytes at BAR `bar` + `pos` when `fd` fires. */
 export interface Ioeventfd {
@@ -70,6 +72,8 @@ export class VfioPciCoreDevice extends VfioDevice {
   sriovPfCoreDev: VfioPciCoreDevice | null = null;
   /** a PF's bus notifier (vfio_pci_bus_notifier), unregistered by vfio_pci_vf_uninit */
   busNotifierOff: (() => void) | null = null;
+  /** runtime PM and the low-power DEVICE_FEATUREs (lowPower.ts) */
+  lowPower: LowPowerState = newLowPowerState();
 
   constructor(vfio: VfioSubsystem, pdev: PciDev, ops: VfioDeviceOps<any>) {
     super(vfio, pdev, ops);
@@ -110,6 +114,8 @@ export class VfioPciCoreDevice extends VfioDevice {
 
   /** __vfio_pci_memory_enabled: BAR access needs memory enabled in the user's (virtual) Command. */
   memoryEnabled(): boolean {
+    // a runtime suspended device is in D3hot (pdev->current_state < PCI_D3hot fails)
+    if (this.lowPower.suspended) return false;
     if (this.pdev.isVirtfn) return true;
     // vconfig keeps the MEM bit the user last wrote (vfio_basic_config_write), whatever hardware has
     if (this.config) return this.config.memoryEnabled();
@@ -170,7 +176,9 @@ export class VfioPciCoreDevice extends VfioDevice {
   }
 
   disable(): void {
-    // vfio_pci_core_disable starts by bringing the device back to D0
+    // vfio_pci_core_disable starts by leaving low power (vfio_pci_runtime_pm_exit, pm_runtime_resume)
+    // and bringing the device back to D0
+    vfioPciLowPowerClose(this);
     this.setPowerState(0);
     this.pmSave = null;
     this.irqs.disableAll();
@@ -230,6 +238,16 @@ export class VfioPciCoreDevice extends VfioDevice {
       restoreState(this.vfio.hw, this.fn, this.pmSave);
       this.pmSave = null;
     }
+  }
+
+  /** vfio_device_pm_runtime_get: before each ioctl, a suspended device is resumed. */
+  override pmRuntimeGet(): void {
+    vfioPciRuntimeGet(this);
+  }
+
+  /** vfio_device_pm_runtime_put: after each ioctl, a device in low power suspends again. */
+  override pmRuntimePut(): void {
+    vfioPciRuntimePut(this);
   }
 
   /** Device-specific region (vfio_pci_core_register_dev_region); returns its region index. */
