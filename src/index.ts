@@ -8,7 +8,7 @@ export { Bridge } from './hw/bridge.js';
 export { PciBus } from './hw/pciBus.js';
 export { GuestMemory } from './hw/guestMemory.js';
 export { InterruptLog, nullSink } from './hw/interrupts.js';
-export type { InterruptSink } from './hw/interrupts.js';
+export type { AerSeverity, InterruptSink } from './hw/interrupts.js';
 export type { DeviceModel } from './hw/deviceModel.js';
 export type { BarSpec, BridgeSpec, CapabilitySpec, EndpointSpec, ExtCapabilitySpec } from './hw/spec.js';
 export { parseBdf, formatBdf } from './hw/bdf.js';

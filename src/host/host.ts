@@ -1,4 +1,6 @@
 import type { Hardware } from '../hw/hardware.js';
+import type { AerSeverity } from '../hw/interrupts.js';
+import type { PciFunction } from '../hw/pciFunction.js';
 import type { PciAliasEntry } from './driverCore.js';
 import { DriverCore } from './driverCore.js';
 import type { HostPciDev } from './pciCore.js';
@@ -41,10 +43,24 @@ export class Host {
     });
     // the host's interrupt controller receives what the hardware signals
     hw.setInterruptSink(this.vfio.irqs);
+    this.vfio.irqs.aerHandler = (fn, severity) => this.aerRecover(fn, severity);
     this.driverCore.registerDriver(genericVfioPciDriver(this.vfio));
     this.driverCore.registerDriver(dmaeVfioPciDriver(this.vfio));
     this.driverCore.registerDriver(new VirtioPciDriver());
     this.driverCore.registerDriver(virtioVfioPciDriver(this.vfio));
+  }
+
+  /**
+   * A PCIe error message from `fn` (the AER service driver's aer_isr -> pcie_do_recovery, reduced):
+   * uncorrectable errors call the bound driver's error_detected with pci_channel_io_normal
+   * (non-fatal) or pci_channel_io_frozen (fatal). Correctable errors are only counted by Linux.
+   * Not modelled: the root port's AER registers, the later recovery steps (mmio_enabled, reset of
+   * the link, slot_reset, resume) and the handlers of the other devices below the same port.
+   */
+  private aerRecover(fn: PciFunction, severity: AerSeverity): void {
+    if (severity === 'correctable') return;
+    const dev = this.pci.device(fn.bdf);
+    if (dev && dev.fn === fn) dev.driver?.errorDetected?.(dev, severity === 'fatal' ? 'frozen' : 'normal');
   }
 
   /** The device at `bdf`, after syncing with the hardware; throws a plain Error when there is none. */

@@ -1,4 +1,4 @@
-import type { InterruptSink } from '../hw/interrupts.js';
+import type { AerSeverity, InterruptSink } from '../hw/interrupts.js';
 import type { PciFunction } from '../hw/pciFunction.js';
 
 /** The x86 MSI address window: writes to 0xFEExxxxx are interrupt messages. */
@@ -9,6 +9,7 @@ export type MsiHandler = () => void;
 /** The first vector handed out (x86 reserves 0-0x1f for exceptions; Linux starts devices at 0x30). */
 const FIRST_VECTOR = 0x30;
 export type IntxHandler = (asserted: boolean) => void;
+export type AerHandler = (source: PciFunction, severity: AerSeverity) => void;
 
 /**
  * The host's interrupt controller as far as PCI devices see it: it hands out message address/data
@@ -21,6 +22,8 @@ export class IrqDomain implements InterruptSink {
   private readonly intxHandlers = new Map<PciFunction, IntxHandler>();
   /** messages that hit no handler (spurious), for diagnostics */
   spurious = 0;
+  /** where PCIe error messages go (the host's AER recovery); null drops them */
+  aerHandler: AerHandler | null = null;
 
   /**
    * The lowest `n` free consecutive vectors from FIRST_VECTOR with the base aligned to `n`. Freed
@@ -75,5 +78,10 @@ export class IrqDomain implements InterruptSink {
   intx(source: PciFunction, asserted: boolean): void {
     const h = this.intxHandlers.get(source);
     if (h) h(asserted);
+  }
+
+  /** An ERR_COR/ERR_NONFATAL/ERR_FATAL message (the root port's AER interrupt is not modelled). */
+  aer(source: PciFunction, severity: AerSeverity): void {
+    this.aerHandler?.(source, severity);
   }
 }

@@ -58,7 +58,16 @@ export interface PciDev {
   resourceLen(index: number): number;
 }
 
-/** struct pci_driver: a name, an id table, probe and remove; sriov_configure when it manages a PF. */
+/** pci_channel_state_t: the link is fine (non-fatal error), frozen (fatal), or gone for good. */
+export type PciChannelState = 'normal' | 'frozen' | 'perm_failure';
+
+/** pci_ers_result_t: what an error handler asks the recovery code to do next. */
+export type PciErsResult = 'none' | 'can_recover' | 'need_reset' | 'disconnect' | 'recovered' | 'no_aer_driver';
+
+/**
+ * struct pci_driver: a name, an id table, probe and remove; sriov_configure when it manages a PF;
+ * errorDetected is err_handler->error_detected, called when the device reports an uncorrectable error.
+ */
 export interface PciDriver {
   readonly name: string;
   readonly idTable: readonly PciDeviceId[];
@@ -67,4 +76,5 @@ export interface PciDriver {
   remove(dev: PciDev): void;
   /** returns the number of VFs enabled, or throws */
   sriovConfigure?(dev: PciDev, numVfs: number): number;
+  errorDetected?(dev: PciDev, state: PciChannelState): PciErsResult;
 }

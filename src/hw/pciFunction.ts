@@ -6,7 +6,12 @@ import {
   PCI_MSI_FLAGS, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, PCI_MSI_FLAGS_ENABLE, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET,
   PCI_PM_CTRL_STATE_MASK, PCI_PM_PMC, PCI_ROM_ADDRESS, PCI_STATUS, PCI_STATUS_INTERRUPT,
   PCI_ERR_ROOT_COMMAND, PCI_ERR_UNCOR_STATUS, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_EXT_CAP_ID_ERR,
+  PCI_COMMAND_SERR, PCI_ERR_COR_MASK, PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_MASK, PCI_ERR_UNCOR_SEVER, PCI_ERR_UNC_UNSUP,
+  PCI_EXP_DEVCTL_CERE, PCI_EXP_DEVCTL_FERE, PCI_EXP_DEVCTL_NFERE, PCI_EXP_DEVCTL_URRE, PCI_EXP_DEVSTA, PCI_EXP_DEVSTA_CED,
+  PCI_EXP_DEVSTA_FED, PCI_EXP_DEVSTA_NFED, PCI_EXP_DEVSTA_URD, PCI_STATUS_SIG_SYSTEM_ERROR,
 } from './pciRegs.js';
+import type { AerSeverity } from './interrupts.js';
+import { AER_COR_BITS, AER_UNCOR_BITS } from './capabilities/aer.js';
 import type { PciBus } from './pciBus.js';
 
 /** Where MSI-X replay borrows the scratch buffer (after the areas bulk scans use). */
@@ -145,6 +150,61 @@ export class PciFunction {
     return mem.u16[(this.base + L.META + metaField) >> 1];
   }
 
+  /** Offset of the first extended capability with `id` (walking the list from 0x100), 0 if none. */
+  extCapOffset(id: number): number {
+    if (this.capOffset(L.M_PCIE_CAP) === 0) return 0;
+    for (let off = 0x100, n = 0; off >= 0x100 && n < 960; n++) {
+      const header = this.configRead(off, 4);
+      if ((header & 0xffff) === id) return off;
+      off = header >>> 20;
+    }
+    return 0;
+  }
+
+  /**
+   * The function detects a PCIe error (PCIe r4.0 6.2.5, figure 6-2): `bit` of the AER Uncorrectable
+   * Error Status register, or of the Correctable one with `correctable`. The AER status bit is set
+   * (RW1C, sticky) and Device Status logs the severity whatever the AER masks say (7.5.3.5); a
+   * masked error stops there. Otherwise the severity (Uncorrectable Error Severity register; without
+   * AER, `fatal`) picks the message, which is sent when Device Control enables reporting it (or,
+   * for uncorrectable ones, SERR# Enable, which also sets Signaled System Error): the hardware's
+   * InterruptSink gets it through `aer`. Unsupported Request (bit 20) also sets UR Detected and is
+   * reported only with UR Reporting Enable. Header log and First Error Pointer are not modelled.
+   */
+  reportAerError(bit: number, opts: { correctable?: boolean; fatal?: boolean } = {}): void {
+    const mask = 1 << bit;
+    const cor = !!opts.correctable;
+    if (!Number.isInteger(bit) || bit < 0 || bit > 31 || ((cor ? AER_COR_BITS : AER_UNCOR_BITS) & mask) === 0) {
+      throw new RangeError(`${this.bdf}: bit ${bit} is no ${cor ? 'correctable' : 'uncorrectable'} error an endpoint implements`);
+    }
+    const exp = this.capOffset(L.M_PCIE_CAP);
+    if (exp === 0 || !this.alive) return; // conventional PCI signals SERR#/PERR#, not modelled
+    const aer = this.extCapOffset(PCI_EXT_CAP_ID_ERR);
+    let masked = false;
+    let fatal = !cor && !!opts.fatal;
+    if (aer !== 0) {
+      const status = aer + (cor ? PCI_ERR_COR_STATUS : PCI_ERR_UNCOR_STATUS);
+      this.setRegister(status, 4, (this.configRead(status, 4) | mask) >>> 0);
+      masked = (this.configRead(aer + (cor ? PCI_ERR_COR_MASK : PCI_ERR_UNCOR_MASK), 4) & mask) !== 0;
+      if (!cor) fatal = (this.configRead(aer + PCI_ERR_UNCOR_SEVER, 4) & mask) !== 0;
+    }
+    const ur = !cor && (mask >>> 0) === PCI_ERR_UNC_UNSUP;
+    const severity: AerSeverity = cor ? 'correctable' : fatal ? 'fatal' : 'nonfatal';
+    const sevBit = cor ? PCI_EXP_DEVSTA_CED : fatal ? PCI_EXP_DEVSTA_FED : PCI_EXP_DEVSTA_NFED;
+    this.setRegister(exp + PCI_EXP_DEVSTA, 2, this.configRead(exp + PCI_EXP_DEVSTA, 2) | sevBit | (ur ? PCI_EXP_DEVSTA_URD : 0));
+    if (masked) return;
+    const devctl = this.configRead(exp + PCI_EXP_DEVCTL, 2);
+    if (ur && (devctl & PCI_EXP_DEVCTL_URRE) === 0) return;
+    let send: boolean;
+    if (cor) send = (devctl & PCI_EXP_DEVCTL_CERE) !== 0;
+    else {
+      const serr = (this.configRead(PCI_COMMAND, 2) & PCI_COMMAND_SERR) !== 0;
+      if (serr) this.signalStatus(PCI_STATUS_SIG_SYSTEM_ERROR);
+      send = serr || (devctl & (fatal ? PCI_EXP_DEVCTL_FERE : PCI_EXP_DEVCTL_NFERE)) !== 0;
+    }
+    if (send) this.hw.interrupts.aer?.(this, severity);
+  }
+
   protected configSideEffects(ev: number, off: number, size: 1 | 2 | 4, value: number): void {
     if (ev & (L.EV_COMMAND | L.EV_BAR)) this.hw.decodeChanged();
     if (ev & (L.EV_COMMAND | L.EV_MSI | L.EV_MSIX)) this.updateIntxLine();
@@ -213,13 +273,8 @@ export class PciFunction {
     if (exp !== 0) {
       out.push([exp + PCI_EXP_LNKCTL2, 0xffff]);
       if (kind === 'flr') out.push([exp + PCI_EXP_DEVCTL, 0x00e0], [exp + PCI_EXP_LNKCTL, 0x03cb]);
-      for (let off = 0x100, n = 0; off >= 0x100 && n < 960; n++) {
-        const header = this.configRead(off, 4);
-        if ((header & 0xffff) === PCI_EXT_CAP_ID_ERR) {
-          for (let r = PCI_ERR_UNCOR_STATUS; r < PCI_ERR_ROOT_COMMAND; r += 2) out.push([off + r, 0xffff]);
-        }
-        off = header >>> 20;
-      }
+      const aer = this.extCapOffset(PCI_EXT_CAP_ID_ERR);
+      if (aer !== 0) for (let r = PCI_ERR_UNCOR_STATUS; r < PCI_ERR_ROOT_COMMAND; r += 2) out.push([aer + r, 0xffff]);
     }
     return out;
   }

@@ -58,6 +58,15 @@ export function vfioPciDriver<D extends VfioPciCoreDevice>(vfio: VfioCore, spec:
       const vdev = pdev.driverData as VfioPciCoreDevice | null;
       return !!vdev && vdev.openCount > 0;
     },
+    /**
+     * vfio_pci_core_aer_err_detected (vfio_pci_core_err_handlers): tell user space through the ERR
+     * eventfd, if it set one, and let recovery go on.
+     */
+    errorDetected(pdev: PciDev) {
+      const vdev = pdev.driverData as VfioPciCoreDevice | null;
+      vdev?.irqs.errTrigger?.signal();
+      return 'can_recover';
+    },
     remove(pdev: PciDev) {
       const vdev = pdev.driverData as VfioPciCoreDevice | null;
       if (!vdev) return;
