@@ -86,29 +86,6 @@ export function msixRaise(slot: i32, vec: i32): i32 {
   return IRQ_DELIVER;
 }
 
-/** Next pending vector that may be sent now (enabled, unmasked); its pending bit is cleared. -1 if none. */
-export function msixNextPending(slot: i32): i32 {
-  if (!validSlot(slot)) return -1;
-  const p = slotPtr(slot);
-  const ctl = control(p);
-  if ((ctl & 0xc000) != 0x8000) return -1;
-  const words = (vectors(p) + 31) >>> 5;
-  for (let w: u32 = 0; w < words; w++) {
-    const wa = p + PBA + (<usize>w << 2);
-    let bits = load<u32>(wa);
-    while (bits != 0) {
-      const b = ctz(bits);
-      bits &= bits - 1;
-      const vec = (w << 5) + b;
-      if ((load<u32>(p + MSIX + (<usize>vec << 4) + 12) & 1) == 0) {
-        store<u32>(wa, load<u32>(wa) & ~(<u32>1 << b));
-        return <i32>vec;
-      }
-    }
-  }
-  return -1;
-}
-
 export function msixAddrLo(slot: i32, vec: i32): i32 {
   if (!validSlot(slot) || <u32>vec >= vectors(slotPtr(slot))) return <i32>(0);
   return <i32>(load<u32>(slotPtr(slot) + MSIX + (<usize>vec << 4)));
