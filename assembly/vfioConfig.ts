@@ -37,6 +37,24 @@ export function vfioCfgRead(slot: i32, off: i32, size: i32): i32 {
   return <i32>(((load<u32>(p + CFG) & ~v) | (load<u32>(p + VCONFIG) & v)) & sizeMask(size));
 }
 
+/**
+ * vfioCfgRead for a register whose hardware read has side effects (a device's read trap): the
+ * caller made the hardware read and passes its value `hw`; the same merge applies to it.
+ */
+export function vfioCfgMerge(slot: i32, off: i32, size: i32, hw: u32): i32 {
+  if (!validSlot(slot) || !aligned(off, size)) return <i32>sizeMask(size == 1 || size == 2 ? size : 4);
+  const p = slotPtr(slot) + <usize>off;
+  const v = load<u32>(p + VIRT);
+  return <i32>(((hw & ~v) | (load<u32>(p + VCONFIG) & v)) & sizeMask(size));
+}
+
+/** Whether every bit of the `size` bytes at `off` is virtualized (a read then never reaches hardware). */
+export function vfioCfgAllVirt(slot: i32, off: i32, size: i32): i32 {
+  if (!validSlot(slot) || !aligned(off, size)) return 0;
+  const m = sizeMask(size);
+  return <i32>((load<u32>(slotPtr(slot) + <usize>off + VIRT) & m) == m);
+}
+
 @inline function storeSized(a: usize, v: u32, size: i32): void {
   if (size == 4) store<u32>(a, v);
   else if (size == 2) store<u16>(a, <u16>v);

@@ -126,7 +126,9 @@ const U64_END = 1n << 64n;
 
 function checkOffset(offset: bigint | number): void {
   if (typeof offset === 'bigint') {
-    if (offset < 0n || offset >= U64_END) throw new VfioError('EINVAL', `offset ${offset} is out of range`);
+    // asUintN(64) is an identity exactly on u64 values, and unlike two BigInt comparisons it is
+    // lowered to machine code by the optimizing compiler
+    if (BigInt.asUintN(64, offset) !== offset) throw new VfioError('EINVAL', `offset ${offset} is out of range`);
   } else if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
     throw new VfioError('EINVAL', `offset ${String(offset)} is not a file offset`);
   }

@@ -58,6 +58,9 @@ export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf:
   const index = split.index;
   const pos = split.pos;
   if (index >= regionCount(vdev)) throw new VfioError('EINVAL', `region index ${index} does not exist`);
+  // outside low power both runtime PM calls below are no-ops: skip the bracket on the hot path
+  const lp = vdev.lowPower;
+  if (!lp.engaged && !lp.suspended) return regionRw(vdev, index, pos, buf, isWrite);
   // pm_runtime_resume_and_get / pm_runtime_put around the access (a device in low power wakes for it)
   vdev.pmRuntimeGet();
   try {

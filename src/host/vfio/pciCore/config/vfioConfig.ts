@@ -161,7 +161,7 @@ export class VfioConfig implements VconfigAccess {
   /** The user's view of `size` bytes at `off` (unsigned). */
   read(off: number, size: 1 | 2 | 4): number {
     this.check(off, size);
-    return raw.vfioCfgRead(this.slot, off, size) >>> 0;
+    return this.readAligned(off, size);
   }
 
   /**
@@ -170,7 +170,20 @@ export class VfioConfig implements VconfigAccess {
    */
   readAligned(off: number, size: 1 | 2 | 4): number {
     if (!this.initialized) throw new VfioError('EIO', 'config virtualization used before init()');
-    return raw.vfioCfgRead(this.slot, off, size) >>> 0;
+    const fn = this.fn;
+    if ((off & ~3) === fn.readTrap) return this.trappedRead(off, size);
+    return raw.vfioCfgRead(fn.slot, off, size) >>> 0;
+  }
+
+  /**
+   * A register whose hardware read has side effects (the device traps it, like virtio's
+   * pci_cfg_data window): the kernel's readfn reads hardware unless every bit is virtualized, so the
+   * device sees the read exactly then.
+   */
+  private trappedRead(off: number, size: 1 | 2 | 4): number {
+    const slot = this.fn.slot;
+    if (raw.vfioCfgAllVirt(slot, off, size)) return raw.vfioCfgRead(slot, off, size) >>> 0;
+    return raw.vfioCfgMerge(slot, off, size, this.fn.configRead(off, size)) >>> 0;
   }
 
   /**
@@ -189,7 +202,7 @@ export class VfioConfig implements VconfigAccess {
   }
 
   private readPiece(off: number, size: 1 | 2 | 4): number {
-    return raw.vfioCfgRead(this.slot, off, size) >>> 0;
+    return this.readAligned(off, size);
   }
 
   private writePiece(off: number, size: 1 | 2 | 4, value: number): void {
