@@ -251,6 +251,36 @@ describe('SET_IRQS: flags, argsz and data', () => {
     expect(f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD | TRIGGER, MSIX, 0, 1, fds(efd.fd)))).toBe(0);
   });
 
+  it('unwinds a failed block on an enabled MSI-X/MSI: start through the failing vector lose their triggers', () => {
+    // vfio_msi_set_block: vectors are set one by one; at the first failure every vector from start
+    // through the failing one is set to -1, vectors after it are not touched
+    for (const index of [MSIX, MSI]) {
+      const f = fresh('none');
+      const e = [0, 1, 2, 3].map(() => emu.host.eventfd());
+      const counts = [0, 0, 0, 0];
+      e.forEach((x, i) => x.onSignal(() => counts[i]++));
+      f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD | TRIGGER, index, 0, 4, fds(...e.map((x) => x.fd))));
+      const fresh2 = emu.host.eventfd();
+      if (index === MSIX) {
+        // vector 1 gets a new eventfd, vector 2's fd is not open: EBADF, vector 3 untouched
+        expect(errno(() => f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD | TRIGGER, index, 1, 3, fds(fresh2.fd, 999, e[3].fd))))).toBe('EBADF');
+      } else {
+        // vector 2's fd is an open file that is no eventfd (eventfd_ctx_fdget: EINVAL)
+        const notEventfd = (f as unknown as { fd: number }).fd;
+        expect(errno(() => f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD | TRIGGER, index, 1, 2, fds(fresh2.fd, notEventfd))))).toBe(E);
+      }
+      let freshCount = 0;
+      fresh2.onSignal(() => freshCount++);
+      expect(f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(NONE | TRIGGER, index, 0, 4))).toBe(0);
+      expect(counts).toEqual([1, 0, 0, 1]);
+      expect(freshCount).toBe(0);
+      // the type stays enabled: the vectors can be set again
+      expect(f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD | TRIGGER, index, 1, 1, fds(e[1].fd)))).toBe(0);
+      expect(f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(NONE | TRIGGER, index, 1, 1))).toBe(0);
+      expect(counts).toEqual([1, 1, 0, 1]);
+    }
+  });
+
   it('takes fds below -1 as "no eventfd" for TRIGGER (INTx, MSI) and as "leave it" for ERR/REQ', () => {
     const f = fresh('none');
     expect(f.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD | TRIGGER, INTX, 0, 1, fds(-7)))).toBe(0);

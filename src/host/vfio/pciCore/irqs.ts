@@ -287,22 +287,8 @@ export class VfioPciIrqs {
       const enabling = this.type !== type;
       // pci_alloc_irq_vectors(pdev, 1, start + count): no vectors at all is -ERANGE
       if (enabling && start + count < 1) throw new VfioError('ERANGE', `cannot enable ${type} with 0 vectors`);
-      // check every vector in order before changing anything (the kernel fails at the first bad one and
-      // unwinds; here a failed call leaves the earlier vectors as they were): an MSI block cannot grow
-      // (pci_irq_vector fails past nvec_used), and each fd must be an eventfd
-      const nvec = enabling ? start + count : this.msiNvec;
-      const efds = fds.map((fd, i) => {
-        if (fd < 0) return null;
-        if (type === 'msi' && start + i >= nvec) throw new VfioError('EINVAL', `MSI vector ${start + i} was not allocated (${nvec} enabled)`);
-        return this.eventfd(fd);
-      });
       if (enabling) this.msiEnable(type, start + count);
-      try {
-        for (let i = 0; i < efds.length; i++) this.setVector(start + i, efds[i]);
-      } catch (e) {
-        if (enabling) this.msiDisable();
-        throw e;
-      }
+      this.msiSetBlock(start, fds, enabling);
       return;
     }
     if (this.type !== type) throw new VfioError('EINVAL', `${type} is not enabled`);
@@ -311,6 +297,32 @@ export class VfioPciIrqs {
       if (!c) continue;
       if (dataType === VFIO.IRQ_SET_DATA_NONE || data![i - start]) c.trigger?.signal();
     }
+  }
+
+  /**
+   * vfio_msi_set_block on an enabled MSI/MSI-X: vector by vector in order; the first failure (an fd
+   * that is no eventfd, an MSI vector past the allocated block) stops it and every vector from
+   * `start` through the failing one is left without a trigger, as the kernel unwinds. A call that
+   * enabled the interrupt type disables it again (vfio_pci_set_msi_trigger).
+   */
+  private msiSetBlock(start: number, fds: number[], enabling: boolean): void {
+    let v = start;
+    try {
+      for (let i = 0; i < fds.length; i++, v++) this.setVectorSignal(v, fds[i]);
+    } catch (e) {
+      for (let k = start; k <= v && k < start + fds.length; k++) this.setVector(k, null);
+      if (enabling) this.msiDisable();
+      throw e;
+    }
+  }
+
+  /** vfio_msi_set_vector_signal: the vector's old trigger goes first; fd < 0 leaves it without one. */
+  private setVectorSignal(vector: number, fd: number): void {
+    this.setVector(vector, null);
+    if (fd < 0) return;
+    // pci_irq_vector: an MSI block cannot grow past the vectors enabled with it
+    if (this.type === 'msi' && vector >= this.msiNvec) throw new VfioError('EINVAL', `MSI vector ${vector} was not allocated (${this.msiNvec} enabled)`);
+    this.setVector(vector, this.eventfd(fd));
   }
 
   private msiEnable(type: IrqType, nvec: number): void {
@@ -353,6 +365,10 @@ export class VfioPciIrqs {
   private setVector(vector: number, efd: Eventfd | null): void {
     let c = this.ctx.get(vector);
     if (this.type === 'msi') {
+      if (efd === null) {
+        this.ctx.delete(vector);
+        return;
+      }
       if (!c) this.ctx.set(vector, (c = { trigger: null, hostVector: this.hwMsiBase + vector, masked: false }));
       c.trigger = efd;
       return;
