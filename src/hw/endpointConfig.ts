@@ -83,7 +83,7 @@ export function buildEndpointConfig(
     let off: number;
     switch (c?.id) {
       case 'pm':
-        off = buildPm(b, !!c.noSoftReset, field);
+        off = buildPm(b, !!c.noSoftReset, field, !!c.pme);
         break;
       case 'msi':
         off = buildMsi(b, c.vectors, !!c.is64, !!c.perVectorMask, field);

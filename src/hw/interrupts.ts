@@ -10,11 +10,15 @@ export type AerSeverity = 'correctable' | 'nonfatal' | 'fatal';
  * `aer` receives the PCIe error messages (ERR_COR/ERR_NONFATAL/ERR_FATAL) a function sends upstream;
  * the root port's AER capability (Root Error Status, Error Source Identification, the root port's
  * interrupt) is not modelled: the message goes straight to the sink, tagged with its source.
+ * `pme` receives a function's power management event (PCIe PM_PME message, or PME# on conventional
+ * PCI) the same way: the root port's PME service registers (Root Status PME Status and Requester
+ * ID, PME Interrupt Enable) are not modelled either.
  */
 export interface InterruptSink {
   msi(addressLo: number, addressHi: number, data: number, source: PciFunction): void;
   intx(source: PciFunction, asserted: boolean): void;
   aer?(source: PciFunction, severity: AerSeverity): void;
+  pme?(source: PciFunction): void;
 }
 
 export const nullSink: InterruptSink = {
@@ -27,6 +31,8 @@ export class InterruptLog implements InterruptSink {
   readonly messages: { addressLo: number; addressHi: number; data: number; source: string }[] = [];
   readonly intxLevels = new Map<string, boolean>();
   readonly errors: { source: string; severity: AerSeverity }[] = [];
+  /** the functions that sent a PME, in order */
+  readonly pmes: string[] = [];
   msi(addressLo: number, addressHi: number, data: number, source: PciFunction): void {
     this.messages.push({ addressLo, addressHi, data, source: source.bdf });
   }
@@ -36,9 +42,13 @@ export class InterruptLog implements InterruptSink {
   aer(source: PciFunction, severity: AerSeverity): void {
     this.errors.push({ source: source.bdf, severity });
   }
+  pme(source: PciFunction): void {
+    this.pmes.push(source.bdf);
+  }
   clear(): void {
     this.messages.length = 0;
     this.errors.length = 0;
+    this.pmes.length = 0;
     this.intxLevels.clear();
   }
 }

@@ -4,7 +4,8 @@ import type { Hardware } from './hardware.js';
 import {
   PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_INTERRUPT_PIN,
   PCI_MSI_FLAGS, PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, PCI_MSI_FLAGS_ENABLE, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET,
-  PCI_PM_CTRL_STATE_MASK, PCI_PM_PMC, PCI_ROM_ADDRESS, PCI_STATUS, PCI_STATUS_INTERRUPT,
+  PCI_PM_CTRL_STATE_MASK, PCI_PM_PMC, PCI_ROM_ADDRESS, PCI_STATUS, PCI_STATUS_INTERRUPT, PCI_PM_CAP_PME_MASK,
+  PCI_PM_CAP_PME_SHIFT, PCI_PM_CTRL_PME_ENABLE, PCI_PM_CTRL_PME_STATUS,
   PCI_ERR_ROOT_COMMAND, PCI_ERR_UNCOR_STATUS, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_EXT_CAP_ID_ERR,
   PCI_COMMAND_SERR, PCI_ERR_COR_MASK, PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_MASK, PCI_ERR_UNCOR_SEVER, PCI_ERR_UNC_UNSUP,
   PCI_EXP_DEVCTL_CERE, PCI_EXP_DEVCTL_FERE, PCI_EXP_DEVCTL_NFERE, PCI_EXP_DEVCTL_URRE, PCI_EXP_DEVSTA, PCI_EXP_DEVSTA_CED,
@@ -205,6 +206,27 @@ export class PciFunction {
     if (send) this.hw.interrupts.aer?.(this, severity);
   }
 
+  /**
+   * The function asks to be woken (PCI PM 1.2 3.2.3-3.2.4, PCIe r4.0 5.3.3.2): when PMC's
+   * PME_Support has a bit for its current D-state, PME_Status is set whatever PME_En says; when
+   * PME_En is set too, the PME message (PM_PME on PCIe, PME# on conventional PCI) goes to the
+   * hardware's InterruptSink through `pme`. A function without PME support from that state, or one
+   * that is gone, does nothing. Returns whether the message was sent. Not modelled: PCIe's re-send
+   * of PM_PME while PME_Status stays set, and PME# asserting when PME_En is set later with
+   * PME_Status still pending (Linux clears PME_Status in the write that sets PME_En).
+   */
+  raisePme(): boolean {
+    const cap = this.capOffset(L.M_PM_CAP);
+    if (cap === 0 || !this.alive) return false;
+    const support = (this.configRead(cap + PCI_PM_PMC, 2) & PCI_PM_CAP_PME_MASK) >>> PCI_PM_CAP_PME_SHIFT;
+    if ((support & (1 << this.powerState)) === 0) return false;
+    const csr = this.configRead(cap + PCI_PM_CTRL, 2);
+    this.setRegister(cap + PCI_PM_CTRL, 2, csr | PCI_PM_CTRL_PME_STATUS);
+    if ((csr & PCI_PM_CTRL_PME_ENABLE) === 0) return false;
+    this.hw.interrupts.pme?.(this);
+    return true;
+  }
+
   protected configSideEffects(ev: number, off: number, size: 1 | 2 | 4, value: number): void {
     if (ev & (L.EV_COMMAND | L.EV_BAR)) this.hw.decodeChanged();
     if (ev & (L.EV_COMMAND | L.EV_MSI | L.EV_MSIX)) this.updateIntxLine();
@@ -265,7 +287,9 @@ export class PciFunction {
    * Config bits a reset leaves alone, as [word offset, mask] (PCIe r4.0 7.4, 6.6.2): sticky bits (RWS,
    * RW1CS, ROS: the AER registers, Link Control 2) are not touched by hot reset, FLR or the D3hot->D0
    * soft reset; FLR also keeps Max_Payload_Size and the Link Control settings (ASPM Control, RCB,
-   * Common Clock Configuration, Extended Synch, Clock PM, HW Autonomous Width Disable).
+   * Common Clock Configuration, Extended Synch, Clock PM, HW Autonomous Width Disable). PMCSR's
+   * PME_En and PME_Status would be sticky only with PME support from D3cold (PCI PM 1.2 3.2.4),
+   * which no function here offers, so every reset clears them.
    */
   private preservedAcrossReset(kind: ResetKind): [number, number][] {
     const out: [number, number][] = [];

@@ -84,7 +84,12 @@ export const PCI_CAP_LIST_NEXT = 1;
 export const PCI_PM_PMC = 2;
 export const PCI_PM_CTRL = 4;
 export const PCI_PM_CTRL_STATE_MASK = 0x0003;
+export const PCI_PM_CAP_PME_SHIFT = 11;
+export const PCI_PM_CAP_PME_D0 = 0x0800;
+export const PCI_PM_CAP_PME_D3hot = 0x4000;
+export const PCI_PM_CAP_PME_MASK = 0xf800;
 export const PCI_PM_CTRL_NO_SOFT_RESET = 0x0008;
+export const PCI_PM_CTRL_PME_ENABLE = 0x0100;
 export const PCI_PM_CTRL_PME_STATUS = 0x8000;
 export const PCI_PM_SIZEOF = 8;
 

@@ -7,7 +7,8 @@ export interface BarSpec {
 }
 
 export type CapabilitySpec =
-  | { id: 'pm'; noSoftReset?: boolean }
+  /** pme: PME_Support from D0 and D3hot, PME_En writable (PciFunction.raisePme); default: no PME */
+  | { id: 'pm'; noSoftReset?: boolean; pme?: boolean }
   | { id: 'msi'; vectors: 1 | 2 | 4 | 8 | 16 | 32; is64?: boolean; perVectorMask?: boolean }
   | { id: 'msix'; vectors: number; tableBar: number; tableOffset: number; pbaBar: number; pbaOffset: number }
   | { id: 'pcie'; flr?: boolean }

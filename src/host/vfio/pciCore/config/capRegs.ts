@@ -88,10 +88,6 @@ export const PCI_EXT_CAP_MCAST_ENDPOINT_SIZEOF = 40;
 export const PCI_EXT_CAP_PRI_SIZEOF = 16;
 export const PCI_EXT_CAP_LTR_SIZEOF = 8;
 
-// Power management
-export const PCI_PM_CAP_PME_MASK = 0xf800;
-export const PCI_PM_CTRL_PME_ENABLE = 0x0100;
-
 // VPD
 export const PCI_VPD_ADDR = 2;
 export const PCI_VPD_DATA = 4;
