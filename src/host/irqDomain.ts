@@ -10,6 +10,7 @@ export type MsiHandler = () => void;
 const FIRST_VECTOR = 0x30;
 export type IntxHandler = (asserted: boolean) => void;
 export type AerHandler = (source: PciFunction, severity: AerSeverity) => void;
+export type PmeHandler = (source: PciFunction) => void;
 
 /**
  * The host's interrupt controller as far as PCI devices see it: it hands out message address/data
@@ -24,6 +25,8 @@ export class IrqDomain implements InterruptSink {
   spurious = 0;
   /** where PCIe error messages go (the host's AER recovery); null drops them */
   aerHandler: AerHandler | null = null;
+  /** where PME messages go (the host's PCIe PME service); null drops them */
+  pmeHandler: PmeHandler | null = null;
 
   /**
    * The lowest `n` free consecutive vectors from FIRST_VECTOR with the base aligned to `n`. Freed
@@ -83,5 +86,10 @@ export class IrqDomain implements InterruptSink {
   /** An ERR_COR/ERR_NONFATAL/ERR_FATAL message (the root port's AER interrupt is not modelled). */
   aer(source: PciFunction, severity: AerSeverity): void {
     this.aerHandler?.(source, severity);
+  }
+
+  /** A PME message (the root port's PME interrupt is not modelled). */
+  pme(source: PciFunction): void {
+    this.pmeHandler?.(source);
   }
 }

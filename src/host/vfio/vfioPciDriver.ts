@@ -1,6 +1,7 @@
 import type { PciDev, PciDeviceId, PciDriver } from '../pciDriver.js';
 import { pciDeviceId } from '../pciDriver.js';
 import type { PciDriverFileState } from '../pciCore.js';
+import type { PciDriverRuntimePm } from '../pciPm.js';
 import { PCI_HEADER_TYPE } from '../../hw/pciRegs.js';
 import type { VfioCore } from './vfioCore.js';
 import type { VfioDeviceOps } from './vfioDeviceOps.js';
@@ -9,6 +10,7 @@ import { VfioPciCoreDevice } from './pciCore/vfioPciCoreDevice.js';
 import { vfioPciCoreOps } from './pciCore/vfioPciCore.js';
 import { vfioPciCoreSriovConfigure, vfioPciVfInit, vfioPciVfUninit } from './pciCore/sriov.js';
 import { pciNumVf } from '../iov.js';
+import { vfioPciPmRequestResume } from './pciCore/lowPower.js';
 
 export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
   name: string;
@@ -29,8 +31,11 @@ export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
  * A PCI driver that registers its devices with vfio through vfio-pci-core (vfio_pci_core_register_device):
  * plain vfio-pci and every variant driver are built with this.
  */
-export function vfioPciDriver<D extends VfioPciCoreDevice>(vfio: VfioCore, spec: VfioPciDriverSpec<D>): PciDriver & PciDriverFileState {
-  const drv: PciDriver & PciDriverFileState = {
+export function vfioPciDriver<D extends VfioPciCoreDevice>(
+  vfio: VfioCore,
+  spec: VfioPciDriverSpec<D>,
+): PciDriver & PciDriverFileState & PciDriverRuntimePm {
+  const drv: PciDriver & PciDriverFileState & PciDriverRuntimePm = {
     name: spec.name,
     idTable: spec.idTable,
     probe(pdev: PciDev) {
@@ -66,6 +71,11 @@ export function vfioPciDriver<D extends VfioPciCoreDevice>(vfio: VfioCore, spec:
       const vdev = pdev.driverData as VfioPciCoreDevice | null;
       vdev?.irqs.errTrigger?.signal();
       return 'can_recover';
+    },
+    /** pm_request_resume (a PME): vfio-pci-core's runtime PM lives with the open device (lowPower.ts) */
+    runtimeRequestResume(pdev: PciDev) {
+      const vdev = pdev.driverData as VfioPciCoreDevice | null;
+      if (vdev) vfioPciPmRequestResume(vdev);
     },
     remove(pdev: PciDev) {
       const vdev = pdev.driverData as VfioPciCoreDevice | null;

@@ -1,5 +1,4 @@
-import { L } from '../../../core/wasm.js';
-import { PCI_PM_CTRL } from '../../../hw/pciRegs.js';
+import { pciEnableWake, pciFinishRuntimeSuspend, pciPmeRestore, pciPowerUp } from '../../pciPm.js';
 import { VFIO } from '../uapi/constants.js';
 import { LOW_POWER_ENTRY_WITH_WAKEUP_SIZEOF, decodeLowPowerEntryWithWakeup } from '../uapi/lowPowerFeature.js';
 import { VfioError } from '../vfioError.js';
@@ -17,13 +16,16 @@ import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
 // those asynchronous runtime PM steps happen synchronously at the same points:
 // - suspend (vfio_pci_core_runtime_suspend, then pci_pm_runtime_suspend): back to D0 if the user had
 //   written D3hot (vfio_pci_set_power_state restores pm_save), INTx masked if it is in use and
-//   unmasked, state saved, the hardware put in D3hot through PMCSR (no platform: no D3cold);
-// - resume (pci_pm_runtime_resume, then vfio_pci_core_runtime_resume): D0 through PMCSR, the saved
-//   state restored; with a wakeup eventfd it is signalled and low power is exited for good; INTx
-//   unmasked if suspend masked it.
-// Wakeup: the kernel signals the eventfd from runtime resume only, whoever triggered it. Our hardware
-// raises no PME, so the only resumes are the host's own (an ioctl, a region access, close); a
-// device-initiated wakeup is not modelled.
+//   unmasked, state saved, then pci_finish_runtime_suspend: PME armed (PME_Status cleared, PME_En
+//   set) when the device can signal PME from D3hot, and the hardware put in D3hot through PMCSR (no
+//   platform: no D3cold);
+// - resume (pci_pm_runtime_resume, then vfio_pci_core_runtime_resume): D0 through PMCSR
+//   (pci_power_up), the saved state restored, PME_En restored (pci_pme_restore) and then disarmed
+//   with PME_Status cleared (pci_pm_default_resume); with a wakeup eventfd it is signalled and low
+//   power is exited for good; INTx unmasked if suspend masked it.
+// Wakeup: the kernel signals the eventfd from runtime resume only, whoever triggered it: the host's
+// own resumes (an ioctl, a region access, close) or the device's PME, which the PCIe PME service
+// (src/host/pme.ts) turns into pm_request_resume (vfioPciPmRequestResume below).
 
 /** Runtime PM state of an open vfio-pci-core device. */
 export interface LowPowerState {
@@ -68,26 +70,21 @@ function runtimeSuspend(vdev: VfioPciCoreDevice): void {
   const c = irqs.ctx.get(0);
   lp.intxMasked = irqs.type === 'intx' && c !== undefined && !c.masked;
   if (lp.intxMasked) irqs.intxMask();
-  // pci_pm_runtime_suspend: pci_save_state, then pci_finish_runtime_suspend -> D3hot
+  // pci_pm_runtime_suspend: pci_save_state, then pci_finish_runtime_suspend (PME armed, D3hot)
   lp.saved = saveState(vdev.fn);
-  const pm = vdev.fn.capOffset(L.M_PM_CAP);
-  if (pm) {
-    const csr = vdev.fn.configRead(pm + PCI_PM_CTRL, 2);
-    vdev.hwConfigWrite(pm + PCI_PM_CTRL, 2, (csr & ~3) | 3);
-  }
+  pciFinishRuntimeSuspend(vdev.pdev);
   lp.suspended = true;
 }
 
 function runtimeResume(vdev: VfioPciCoreDevice): void {
   const lp = vdev.lowPower;
-  // pci_pm_runtime_resume -> pci_pm_default_resume_early: power up, restore the saved state
-  const pm = vdev.fn.capOffset(L.M_PM_CAP);
-  if (pm) {
-    const csr = vdev.fn.configRead(pm + PCI_PM_CTRL, 2);
-    if (csr & 3) vdev.hwConfigWrite(pm + PCI_PM_CTRL, 2, csr & ~3);
-  }
+  // pci_pm_runtime_resume: pci_pm_default_resume_early (power up, restore the saved state, PME_En as
+  // wakeup left it), then pci_pm_default_resume (wakeup disarmed: PME_En and PME_Status cleared)
+  pciPowerUp(vdev.pdev);
   if (lp.saved) restoreState(vdev.vfio.hw, vdev.fn, lp.saved);
   lp.saved = null;
+  pciPmeRestore(vdev.pdev);
+  pciEnableWake(vdev.pdev, 0, false);
   lp.suspended = false;
   // vfio_pci_core_runtime_resume: a wakeup eventfd is signalled and ends low power
   if (lp.wakeEventfd) {
@@ -96,6 +93,19 @@ function runtimeResume(vdev: VfioPciCoreDevice): void {
   }
   if (lp.intxMasked) vdev.irqs.intxUnmask();
   lp.intxMasked = false;
+}
+
+/**
+ * pm_request_resume from outside the device file: the PCIe PME service after a genuine PME
+ * (src/host/pme.ts). A runtime-suspended device resumes as above (with a wakeup eventfd: signalled,
+ * low power exited); rpm_resume then ends with rpm_idle, so a device nothing holds (low power still
+ * engaged, entered without an eventfd) suspends again right away, PME armed again. An active device
+ * is left alone.
+ */
+export function vfioPciPmRequestResume(vdev: VfioPciCoreDevice): void {
+  if (!vdev.lowPower.suspended) return;
+  runtimeResume(vdev);
+  vfioPciRuntimePut(vdev);
 }
 
 /** __vfio_pci_runtime_pm_exit */
