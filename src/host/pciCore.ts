@@ -9,7 +9,10 @@ import {
   PCI_PREF_LIMIT_UPPER32, PCI_PREF_MEMORY_BASE, PCI_PREF_RANGE_TYPE_64, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS1, PCI_STATUS,
   PCI_STATUS_CAP_LIST, PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID,
 } from '../hw/pciRegs.js';
-import type { PciDev, PciDevIdentity, PciDriver } from './pciDriver.js';
+import type { PciChannelState, PciDev, PciDevIdentity, PciDriver } from './pciDriver.js';
+import { pciAerInit } from './aer.js';
+import { restoreState, saveState } from './vfio/pciCore/reset.js';
+import type { SavedState } from './vfio/pciCore/reset.js';
 import type { HostPools, Item, Space, Span } from './resourceAssignment.js';
 import {
   allocateFromPool, alignUp, DEFAULT_HOST_POOLS, hex, pack, placePacked, Pool, SPACES, WINDOW_GRANULARITY,
@@ -86,6 +89,14 @@ export class HostPciDev implements PciDev {
   vfIndex = -1;
   /** false once the function left the hardware (hot removal, VF disable) */
   present = true;
+  /** dev->pcie_cap: offset of the PCI Express capability, 0 for a conventional function */
+  pcieCap = 0;
+  /** dev->aer_cap: offset of the AER extended capability, 0 without one */
+  aerCap = 0;
+  /** dev->error_state: what the last error recovery step told the drivers (pci_dev_set_io_state) */
+  errorState: PciChannelState = 'normal';
+  /** pci_save_state's copy (dev->saved_config_space), null until the first save */
+  savedState: SavedState | null = null;
 
   constructor(
     readonly core: PciCore,
@@ -363,6 +374,21 @@ export class PciCore {
     if (next !== cmd) dev.writeConfig(PCI_COMMAND, 2, next);
   }
 
+  /** pci_save_state(): the device's config state as it is now, kept for pci_restore_state. */
+  saveState(dev: HostPciDev): void {
+    this.checkPresent(dev);
+    dev.savedState = saveState(dev.fn);
+  }
+
+  /**
+   * pci_restore_state(): writes the saved state back (nothing without one), which also clears the
+   * AER status; what a driver's slot_reset does after the reset of an error recovery.
+   */
+  restoreState(dev: HostPciDev): void {
+    this.checkPresent(dev);
+    if (dev.savedState !== null) restoreState(this.hw, dev.fn, dev.savedState);
+  }
+
   /** pci_disable_device(): the last disable turns off bus mastering (decode stays, as in Linux). */
   disableDevice(dev: HostPciDev): void {
     if (dev.enableCount === 0) return; // Linux warns "disabling already-disabled device"
@@ -420,8 +446,18 @@ export class PciCore {
       hdrType === PCI_HEADER_TYPE_NORMAL ? PCI_ROM_ADDRESS : hdrType === PCI_HEADER_TYPE_BRIDGE ? PCI_ROM_ADDRESS1 : 0);
     if (hdrType === PCI_HEADER_TYPE_BRIDGE) d.bridge = this.readBridgeWindows(d);
     if (hdrType === PCI_HEADER_TYPE_NORMAL) d.sriov = this.sriovInit(d);
+    this.initCapabilities(d);
     this.byFn.set(fn, d);
     return d;
+  }
+
+  /**
+   * What pci_setup_device and pci_init_capabilities (pci_device_add) set up for every new device,
+   * VFs included, before any driver sees it; of those, the PCIe capability and AER (pci_aer_init).
+   */
+  private initCapabilities(d: HostPciDev): void {
+    d.pcieCap = d.findCapability(PCI_CAP_ID_EXP);
+    pciAerInit(d);
   }
 
   private setupVirtfn(fn: PciFunction): HostPciDev {
@@ -452,7 +488,9 @@ export class PciCore {
       subdevice: this.rd(b, PCI_SUBSYSTEM_ID, 2),
       class: classRev >>> 8,
     };
-    return new HostPciDev(this, fn, id, true, pf, classRev & 0xff, PCI_HEADER_TYPE_NORMAL);
+    const d = new HostPciDev(this, fn, id, true, pf, classRev & 0xff, PCI_HEADER_TYPE_NORMAL);
+    this.initCapabilities(d);
+    return d;
   }
 
   private vfIndexByRid(pf: HostPciDev, rid: number): number {

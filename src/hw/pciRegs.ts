@@ -128,6 +128,8 @@ export const PCI_EXP_FLAGS_TYPE = 0x00f0;
 export const PCI_EXP_TYPE_ENDPOINT = 0x0;
 export const PCI_EXP_TYPE_ROOT_PORT = 0x4;
 export const PCI_EXP_TYPE_DOWNSTREAM = 0x6;
+export const PCI_EXP_TYPE_RC_END = 0x9;
+export const PCI_EXP_TYPE_RC_EC = 0xa;
 export const PCI_EXP_DEVCAP = 4;
 export const PCI_EXP_DEVCAP_FLR = 0x10000000;
 export const PCI_EXP_DEVCTL = 8;
@@ -176,6 +178,7 @@ export const PCI_ERR_COR_MASK = 20;
 export const PCI_ERR_CAP = 24;
 export const PCI_ERR_HEADER_LOG = 28;
 export const PCI_ERR_ROOT_COMMAND = 44;
+export const PCI_ERR_ROOT_STATUS = 48;
 export const PCI_EXT_CAP_AER_SIZEOF = 0x48;
 export const PCI_EXT_CAP_DSN_SIZEOF = 12;
 
