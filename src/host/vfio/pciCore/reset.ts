@@ -2,7 +2,7 @@ import { L } from '../../../core/wasm.js';
 import type { PciFunction } from '../../../hw/pciFunction.js';
 import type { Hardware } from '../../../hw/hardware.js';
 import { Bridge } from '../../../hw/bridge.js';
-import { PCI_BRIDGE_CONTROL, PCI_BRIDGE_CTL_BUS_RESET, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE } from '../../../hw/pciRegs.js';
+import { PCI_BRIDGE_CONTROL, PCI_BRIDGE_CTL_BUS_RESET, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, PCI_EXT_CAP_ID_SRIOV, PCI_EXT_CAP_ID_ERR, PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_STATUS, PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE } from '../../../hw/pciRegs.js';
 
 // The host PCI core's function reset (pci_reset_function and pci_reset_bus): pick a method, save the
 // config state, reset through the hardware's own mechanism, restore the state.
@@ -46,10 +46,18 @@ export function saveState(fn: PciFunction): SavedState {
 }
 
 /**
- * pci_restore_state: header dwords written back from 0x3c down (as pci_restore_config_space does),
- * the PCIe control registers, then MSI and MSI-X (the table first, then Message Control).
+ * pci_restore_state: the AER status cleared (pci_aer_clear_status: a reset leaves the sticky error
+ * bits set), header dwords written back from 0x3c down (as pci_restore_config_space does), the PCIe
+ * control registers, then MSI and MSI-X (the table first, then Message Control).
  */
 export function restoreState(hw: Hardware, fn: PciFunction, s: SavedState): void {
+  const aer = findExtCap(fn, PCI_EXT_CAP_ID_ERR);
+  if (aer) {
+    for (const r of [PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_STATUS]) {
+      const bits = fn.configRead(aer + r, 4);
+      if (bits) hw.configWrite(fn.bdf, aer + r, 4, bits);
+    }
+  }
   const dv = new DataView(s.cfg.buffer, s.cfg.byteOffset);
   for (let off = 0x3c; off >= 0x04; off -= 4) {
     const v = dv.getUint32(off, true);
