@@ -65,8 +65,10 @@ export type PciChannelState = 'normal' | 'frozen' | 'perm_failure';
 export type PciErsResult = 'none' | 'can_recover' | 'need_reset' | 'disconnect' | 'recovered' | 'no_aer_driver';
 
 /**
- * struct pci_driver: a name, an id table, probe and remove; sriov_configure when it manages a PF;
- * errorDetected is err_handler->error_detected, called when the device reports an uncorrectable error.
+ * struct pci_driver: a name, an id table, probe and remove; sriov_configure when it manages a PF.
+ * The optional error callbacks are its struct pci_error_handlers (err_handler), which the AER
+ * recovery (src/host/aerRecovery.ts, pcie_do_recovery) calls for every device below the port that
+ * saw an uncorrectable error; a callback left out is skipped the way the kernel skips it.
  */
 export interface PciDriver {
   readonly name: string;
@@ -76,5 +78,17 @@ export interface PciDriver {
   remove(dev: PciDev): void;
   /** returns the number of VFs enabled, or throws */
   sriovConfigure?(dev: PciDev, numVfs: number): number;
+  /**
+   * error_detected: an uncorrectable error happened below the device's port; 'frozen' means the
+   * link is about to be reset. Without it a non-bridge device makes the whole recovery fail.
+   */
   errorDetected?(dev: PciDev, state: PciChannelState): PciErsResult;
+  /** mmio_enabled: every driver answered CAN_RECOVER; MMIO works again (no reset happened for 'normal') */
+  mmioEnabled?(dev: PciDev): PciErsResult;
+  /** slot_reset: some driver asked for NEED_RESET; after a fatal error the device was reset */
+  slotReset?(dev: PciDev): PciErsResult;
+  /** resume: recovery succeeded, normal operation may go on */
+  resume?(dev: PciDev): void;
+  /** cor_error_detected: the device reported a correctable error (its AER Correctable Status is already cleared) */
+  corErrorDetected?(dev: PciDev): void;
 }
