@@ -6,6 +6,8 @@ import { DriverCore } from './driverCore.js';
 import type { HostPciDev } from './pciCore.js';
 import { PciCore } from './pciCore.js';
 import type { PciDriver } from './pciDriver.js';
+import { pciAerHandleError } from './aerRecovery.js';
+import { pciePmeHandleRequest } from './pme.js';
 import { VfioError } from './vfio/vfioError.js';
 import { VfioCore } from './vfio/vfioCore.js';
 import type { OpenOptions } from './vfio/vfioCore.js';
@@ -44,6 +46,7 @@ export class Host {
     // the host's interrupt controller receives what the hardware signals
     hw.setInterruptSink(this.vfio.irqs);
     this.vfio.irqs.aerHandler = (fn, severity) => this.aerRecover(fn, severity);
+    this.vfio.irqs.pmeHandler = (fn) => void pciePmeHandleRequest(this.pci, fn);
     this.driverCore.registerDriver(genericVfioPciDriver(this.vfio));
     this.driverCore.registerDriver(dmaeVfioPciDriver(this.vfio));
     this.driverCore.registerDriver(new VirtioPciDriver());
@@ -51,16 +54,14 @@ export class Host {
   }
 
   /**
-   * A PCIe error message from `fn` (the AER service driver's aer_isr -> pcie_do_recovery, reduced):
-   * uncorrectable errors call the bound driver's error_detected with pci_channel_io_normal
-   * (non-fatal) or pci_channel_io_frozen (fatal). Correctable errors are only counted by Linux.
-   * Not modelled: the root port's AER registers, the later recovery steps (mmio_enabled, reset of
-   * the link, slot_reset, resume) and the handlers of the other devices below the same port.
+   * A PCIe error message from `fn`: the AER service handles it (src/host/aerRecovery.ts,
+   * pci_aer_handle_error and pcie_do_recovery). A function the PCI core has not enumerated yet has
+   * no pci_dev and is ignored, as the kernel finds no source device for it. Not modelled: the root
+   * port's AER registers and interrupt (the message arrives tagged with its source).
    */
   private aerRecover(fn: PciFunction, severity: AerSeverity): void {
-    if (severity === 'correctable') return;
     const dev = this.pci.device(fn.bdf);
-    if (dev && dev.fn === fn) dev.driver?.errorDetected?.(dev, severity === 'fatal' ? 'frozen' : 'normal');
+    if (dev && dev.fn === fn) pciAerHandleError(this.pci, dev, severity);
   }
 
   /** The device at `bdf`, after syncing with the hardware; throws a plain Error when there is none. */
