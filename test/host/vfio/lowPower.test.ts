@@ -4,7 +4,7 @@
 // eventfd and ends low power); exit and close bring it back to D0 with its state restored.
 import { describe, expect, it } from 'vitest';
 import { L } from '../../../src/core/wasm.js';
-import { PCIE_SPEC, VFIO, errno, fds, headerDwords, openOne, readLe, regionOffset, u32s } from './machine.js';
+import { PCIE_SPEC, VFIO, errno, feature, headerDwords, openOne, readLe, regionOffset, wakeup } from './machine.js';
 import type { Opened } from './machine.js';
 
 const GET = VFIO.DEVICE_FEATURE_GET;
@@ -14,19 +14,6 @@ const ENTRY = VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY;
 const WAKEUP = VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
 const EXIT = VFIO.DEVICE_FEATURE_LOW_POWER_EXIT;
 
-function feature(o: Opened, flags: number, payload: Uint8Array = new Uint8Array(0), argsz = 8 + payload.length): number {
-  const arg = new Uint8Array(8 + payload.length);
-  arg.set(u32s(8, argsz, flags));
-  arg.set(payload, 8);
-  return o.file.ioctl(VFIO.DEVICE_FEATURE, arg);
-}
-
-/** struct vfio_device_low_power_entry_with_wakeup */
-function wakeup(fd: number): Uint8Array {
-  const b = new Uint8Array(8);
-  b.set(fds(fd));
-  return b;
-}
 
 function dstate(o: Opened): number {
   const pm = o.emu.hw.function(o.bdf)!.capOffset(L.M_PM_CAP);

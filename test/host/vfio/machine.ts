@@ -159,5 +159,20 @@ export function readLe(file: VfioDeviceFile, index: number, offset: number, size
   return v;
 }
 
+/** VFIO_DEVICE_FEATURE on an opened device: the 8-byte header (argsz, flags) then `payload`. */
+export function feature(o: Opened, flags: number, payload: Uint8Array = new Uint8Array(0), argsz = 8 + payload.length): number {
+  const arg = new Uint8Array(8 + payload.length);
+  arg.set(u32s(8, argsz, flags));
+  arg.set(payload, 8);
+  return o.file.ioctl(VFIO.DEVICE_FEATURE, arg);
+}
+
+/** struct vfio_device_low_power_entry_with_wakeup */
+export function wakeup(fd: number): Uint8Array {
+  const b = new Uint8Array(8);
+  b.set(fds(fd));
+  return b;
+}
+
 export { createEmulator };
 export type { Emulator, VfioDeviceFile };

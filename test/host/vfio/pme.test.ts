@@ -8,7 +8,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { L } from '../../../src/core/wasm.js';
 import type { EndpointSpec } from '../../../src/hw/spec.js';
-import { PCIE_SPEC, VFIO, errno, fds, headerDwords, openOne, readLe, regionOffset, u32s } from './machine.js';
+import { PCIE_SPEC, VFIO, errno, feature, headerDwords, openOne, readLe, regionOffset, wakeup } from './machine.js';
 import type { Opened } from './machine.js';
 
 const SET = VFIO.DEVICE_FEATURE_SET;
@@ -24,18 +24,6 @@ const PME_SPEC: EndpointSpec = {
   capabilities: PCIE_SPEC.capabilities!.map((c) => (c.id === 'pm' ? { ...c, pme: true } : c)),
 };
 
-function feature(o: Opened, flags: number, payload: Uint8Array = new Uint8Array(0)): number {
-  const arg = new Uint8Array(8 + payload.length);
-  arg.set(u32s(8, 8 + payload.length, flags));
-  arg.set(payload, 8);
-  return o.file.ioctl(VFIO.DEVICE_FEATURE, arg);
-}
-
-function wakeup(fd: number): Uint8Array {
-  const b = new Uint8Array(8);
-  b.set(fds(fd));
-  return b;
-}
 
 const fnOf = (o: Opened) => o.emu.hw.function(o.bdf)!;
 const pmcsrAt = (o: Opened) => fnOf(o).capOffset(L.M_PM_CAP) + 4;
