@@ -7,7 +7,7 @@ import {
 } from '../hw/pciRegs.js';
 import type { HostPciDev } from './pciCore.js';
 import type { PciErsResult } from './pciDriver.js';
-import { busReset } from './vfio/pciCore/reset.js';
+import { busReset } from './pciReset.js';
 
 // The host's AER service (drivers/pci/pcie/aer.c) as far as it touches devices: pci_aer_init at
 // enumeration, the status-clearing helpers, and aer_root_reset, the reset pcie_do_recovery

@@ -11,8 +11,8 @@ import {
 } from '../hw/pciRegs.js';
 import type { PciChannelState, PciDev, PciDevIdentity, PciDriver } from './pciDriver.js';
 import { pciAerInit } from './aer.js';
-import { restoreState, saveState } from './vfio/pciCore/reset.js';
-import type { SavedState } from './vfio/pciCore/reset.js';
+import { restoreState, saveState } from './pciReset.js';
+import type { SavedState } from './pciReset.js';
 import type { HostPools, Item, Space, Span } from './resourceAssignment.js';
 import {
   allocateFromPool, alignUp, DEFAULT_HOST_POOLS, hex, pack, placePacked, Pool, SPACES, WINDOW_GRANULARITY,

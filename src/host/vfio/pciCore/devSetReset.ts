@@ -1,7 +1,7 @@
 import type { PciFunction } from '../../../hw/pciFunction.js';
 import { Bridge } from '../../../hw/bridge.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
-import { busReset, restoreState, saveState } from './reset.js';
+import { busReset, restoreState, saveState } from '../../pciReset.js';
 
 // Bus resets of a whole vfio device set (vfio_pci_dev_set_resettable, pci_reset_bus and
 // vfio_pci_dev_set_try_reset): used by PCI_HOT_RESET and, when the last device of a set closes, to

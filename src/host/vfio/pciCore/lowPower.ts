@@ -5,7 +5,7 @@ import { VfioError } from '../vfioError.js';
 import { vfioCheckFeature } from '../vfioMain.js';
 import { Eventfd } from '../../fileTable.js';
 import { pciNumVf } from '../../iov.js';
-import { restoreState, saveState } from './reset.js';
+import { restoreState, saveState } from '../../pciReset.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
 
 // The low-power DEVICE_FEATUREs of vfio-pci-core (vfio_pci_core_pm_entry, _pm_entry_with_wakeup,
