@@ -73,7 +73,7 @@ export function vfioPciRw(vdev: VfioPciCoreDevice, offset: bigint | number, buf:
 function regionRw(vdev: VfioPciCoreDevice, index: number, pos: number, buf: Uint8Array, isWrite: boolean): number {
   switch (index) {
     case VFIO.PCI_CONFIG_REGION_INDEX:
-      return (!isWrite && configReadPiece(vdev.config!, pos, buf)) || vdev.config!.rw(pos, buf, isWrite);
+      return vdev.config!.rw(pos, buf, isWrite);
     case VFIO.PCI_ROM_REGION_INDEX:
       if (isWrite) throw new VfioError('EINVAL', 'the ROM region is read-only');
       return barRw(vdev, L.ROM_INDEX, pos, buf, false);
@@ -83,28 +83,6 @@ function regionRw(vdev: VfioPciCoreDevice, index: number, pos: number, buf: Uint
       if (index < 6) return barRw(vdev, index, pos, buf, isWrite);
       return vdev.regions[index - VFIO.PCI_NUM_REGIONS].rw(vdev, pos, buf, isWrite);
   }
-}
-
-/**
- * The read fast path: a naturally aligned read of 1, 2 or 4 bytes inside config space is answered
- * with one VfioConfig.read. Where vfio_pci_config_rw would cut it at a capability boundary, each
- * piece is the same side-effect-free per-byte merge (hw & ~virt) | (vconfig & virt) in the wasm
- * core, so the bytes are the same; the pieces only matter for writes. Returns 0 (take the general
- * path, errors included) for anything else.
- */
-function configReadPiece(cfg: VfioConfig, pos: number, buf: Uint8Array): number {
-  const len = buf.length;
-  if ((len !== 4 && len !== 2 && len !== 1) || (pos & (len - 1)) !== 0 || pos + len > cfg.size) return 0;
-  const v = cfg.readAligned(pos, len);
-  buf[0] = v;
-  if (len > 1) {
-    buf[1] = v >>> 8;
-    if (len > 2) {
-      buf[2] = v >>> 16;
-      buf[3] = v >>> 24;
-    }
-  }
-  return len;
 }
 
 /** vfio_pci_bar_rw with vfio_pci_core_do_io_rw: bounded, chunked, MSI-X table excluded. */
@@ -182,8 +160,54 @@ function romRead(vdev: VfioPciCoreDevice, pos: number, buf: Uint8Array, count: n
   }
 }
 
+/**
+ * vfio_pci_core_read. A naturally aligned read of 1, 2 or 4 bytes inside config space, on an open
+ * device outside low power, is answered with one VfioConfig read (the hot path a VMM takes for every
+ * guest config access); everything else goes through vfio_pci_rw. Where vfio_pci_config_rw would cut
+ * such a read at a capability boundary, each piece is the same side-effect-free per-byte merge, so
+ * the bytes are the same; pieces only matter for writes.
+ */
 export function vfioPciCoreRead(vdev: VfioPciCoreDevice, offset: bigint, buf: Uint8Array): number {
-  return vfioPciRw(vdev, offset, buf, false);
+  return configReadFast(vdev, offset, buf) || vfioPciRw(vdev, offset, buf, false);
+}
+
+// The config region's file offsets, for the fast path's test without BigInt arithmetic: a bigint
+// offset is split by storing it into a BigUint64Array and reading the halves (little-endian: the
+// core refuses big-endian hosts). Literal numbers, as module constants here measure slower.
+/** VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX = 7) */
+const CONFIG_BASE = 7 * 2 ** 40;
+/** its high 32 bits */
+const CONFIG_HI = 7 << 8;
+const off64 = new BigUint64Array(1);
+const off32 = new Uint32Array(off64.buffer);
+
+/** The config read fast path of vfioPciCoreRead: bytes read, or 0 to take the general path. */
+function configReadFast(vdev: VfioPciCoreDevice, offset: bigint | number, buf: Uint8Array): number {
+  const cfg = vdev.config;
+  const len = buf.length;
+  if (cfg === null || (len !== 4 && len !== 2 && len !== 1)) return 0;
+  let pos: number;
+  if (typeof offset === 'bigint') {
+    off64[0] = offset;
+    if (off32[1] !== CONFIG_HI) return 0;
+    pos = off32[0];
+  } else {
+    pos = offset - CONFIG_BASE;
+    if (pos >>> 0 !== pos) return 0;
+  }
+  if ((pos & (len - 1)) !== 0 || pos + len > cfg.size) return 0;
+  const lp = vdev.lowPower;
+  if (lp.engaged || lp.suspended) return 0;
+  const v = cfg.readAligned(pos, len as 1 | 2 | 4);
+  buf[0] = v;
+  if (len > 1) {
+    buf[1] = v >>> 8;
+    if (len > 2) {
+      buf[2] = v >>> 16;
+      buf[3] = v >>> 24;
+    }
+  }
+  return len;
 }
 
 export function vfioPciCoreWrite(vdev: VfioPciCoreDevice, offset: bigint, data: Uint8Array): number {
