@@ -75,9 +75,10 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
       // in it, so the file answers that itself (variants may still call the core with 0 bytes to
       // get its checks)
       if (length === 0) return new Uint8Array(0);
-      const buf = new Uint8Array(length);
+      const buf = allocReadBuffer(Math.min(length, MAX_RW_COUNT));
       const n = op(this.vdev, offset, buf);
-      return n === length ? buf : buf.subarray(0, n);
+      // a short read (the end of a BAR) hands back a copy: the view would keep the whole buffer alive
+      return n === buf.length ? buf : buf.slice(0, n);
     } catch (e) {
       throw asVfioError(e, 'read');
     }
@@ -123,6 +124,18 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
 }
 
 const U64_END = 1n << 64n;
+
+/** rw_verify_area clamps every read(2)/write(2) count to MAX_RW_COUNT (INT_MAX & PAGE_MASK). */
+const MAX_RW_COUNT = 0x7ffff000;
+
+/** The buffer read() fills; a count this runtime cannot allocate is ENOMEM, not an internal error. */
+function allocReadBuffer(count: number): Uint8Array {
+  try {
+    return new Uint8Array(count);
+  } catch {
+    throw new VfioError('ENOMEM', `cannot allocate a ${count}-byte read buffer`);
+  }
+}
 
 function checkOffset(offset: bigint | number): void {
   if (typeof offset === 'bigint') {

@@ -115,6 +115,20 @@ describe('BAR regions', () => {
     expect(file.read(regionOffset(2, 0xffffc), 16).length).toBe(4);
   });
 
+  it('clamps a huge count to MAX_RW_COUNT as read(2) does: a BAR reads to its end, config space is EFAULT', async () => {
+    const { file } = await openOne(PCIE_SPEC);
+    const whole = file.read(regionOffset(1, 0), 0x20);
+    for (const count of [2 ** 31, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+      const got = file.read(regionOffset(1, 0), count);
+      expect([...got]).toEqual([...whole]);
+      // a short read is its own buffer, not a view that keeps the count-sized one alive
+      expect(got.buffer.byteLength).toBe(0x20);
+      expect(errno(() => file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 0), count))).toBe('EFAULT');
+    }
+    expect(errno(() => file.read(regionOffset(1, 0), 2.5))).toBe('EINVAL');
+    expect(errno(() => file.read(regionOffset(1, 0), Infinity))).toBe('EINVAL');
+  });
+
   it('answers EINVAL for BARs the device does not have and for regions past the last one', async () => {
     const { file } = await openOne(PCIE_SPEC);
     for (const index of [3, 4, 5, VFIO.PCI_VGA_REGION_INDEX, 9, 1000, 0xffffff]) {
