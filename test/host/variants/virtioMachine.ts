@@ -67,28 +67,8 @@ export function openVf(emu: Emulator, bdf: string): { file: VfioDeviceFile; c: V
   return { file, c };
 }
 
-/** The errno name a call throws; fails the test if it returns or throws anything but a VfioError. */
-export function errno(fn: () => unknown): string {
-  let result: unknown;
-  try {
-    result = fn();
-  } catch (e) {
-    if (!(e instanceof VfioError)) throw new Error(`expected a VfioError, got ${String(e)}`);
-    return e.code;
-  }
-  throw new Error(`expected a VfioError, but the call returned ${String(result)}`);
-}
-
-/** 'OK' or the errno name. */
-export function outcome(fn: () => unknown): string {
-  try {
-    fn();
-    return 'OK';
-  } catch (e) {
-    if (!(e instanceof VfioError)) throw e;
-    return e.code;
-  }
-}
+// errno / outcome: one copy, in the vfio tests' machine
+export { errno, outcome } from '../vfio/machine.js';
 
 /** BAR0 accesses of the legacy interface through the device file. */
 export class LegacyBar {
