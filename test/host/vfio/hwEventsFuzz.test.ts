@@ -10,8 +10,14 @@ import { AER_COR_BITS, AER_UNCOR_BITS } from '../../../src/hw/capabilities/aer.j
 import type { EndpointSpec } from '../../../src/hw/spec.js';
 import { PCIE_SPEC, VFIO, VfioError, createEmulator, feature, fds, irqSet, readLe, regionOffset, snapshotConfig, wakeup } from './machine.js';
 
-const DEV = '0000:00:03.0';
 const BYSTANDER = '0000:00:04.0';
+const BRIDGE = '0000:00:01.0';
+const SIBLING = '0000:01:00.1';
+/** On the root bus the device is its own recovery scope; behind a bridge a fatal error resets the bus. */
+const TOPOLOGIES = [
+  { name: 'a root-bus device', dev: '0000:00:03.0', bridged: false },
+  { name: 'a device behind a bridge, with a sibling', dev: '0000:01:00.0', bridged: true },
+];
 const PME_SPEC: EndpointSpec = {
   ...PCIE_SPEC,
   capabilities: PCIE_SPEC.capabilities!.map((c) => (c.id === 'pm' ? { ...c, pme: true } : c)),
@@ -47,70 +53,78 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 );
 
 describe('hardware events interleaved with device file use', () => {
-  it('only uapi errors escape, bystanders stay as they were, and the device ends up usable', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 24 }), async (actions) => {
-        const emu = await createEmulator();
-        const fn = emu.hw.addEndpoint(DEV, PME_SPEC);
-        emu.hw.addEndpoint(BYSTANDER, { ...PCIE_SPEC, deviceId: 0x10fc });
-        emu.host.bind(DEV);
-        const file = emu.host.openDevice(DEV);
-        const efd = emu.host.eventfd();
-        const before = snapshotConfig(emu, [DEV]);
-        for (const a of actions) {
-          try {
-            switch (a.kind) {
-              case 'pme':
-                fn.raisePme();
-                break;
-              case 'aer':
-                fn.reportAerError(a.bit, { correctable: a.correctable, fatal: a.fatal });
-                break;
-              case 'cfgRead':
-                file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, a.off), a.size);
-                break;
-              case 'cfgWrite': {
-                const b = new Uint8Array(a.size);
-                for (let i = 0; i < a.size; i++) b[i] = (a.value >>> (8 * i)) & 0xff;
-                file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, a.off), b);
-                break;
-              }
-              case 'barRead':
-                file.read(regionOffset(0, a.off), 4);
-                break;
-              case 'lowPower':
-                if (a.which === 'entry') feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY);
-                else if (a.which === 'wakeup') feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP, wakeup(efd.fd));
-                else feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
-                break;
-              case 'irqs':
-                file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(VFIO.IRQ_SET_DATA_EVENTFD | VFIO.IRQ_SET_ACTION_TRIGGER, a.index, 0, 1, fds(efd.fd)));
-                break;
-              case 'reset':
-                file.ioctl(VFIO.DEVICE_RESET, new Uint8Array(0));
-                break;
-            }
-          } catch (e) {
-            expect(e).toBeInstanceOf(VfioError);
-            expect((e as VfioError).message).not.toMatch(/internal error/);
+  for (const { name, dev: DEV, bridged } of TOPOLOGIES) {
+    it(`${name}: only uapi errors escape, bystanders stay as they were, and the device ends up usable`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 24 }), async (actions) => {
+          const emu = await createEmulator();
+          if (bridged) emu.hw.addBridge(BRIDGE, { secondaryBus: 1 });
+          const fn = emu.hw.addEndpoint(DEV, PME_SPEC);
+          emu.hw.addEndpoint(BYSTANDER, { ...PCIE_SPEC, deviceId: 0x10fc });
+          if (bridged) {
+            emu.hw.addEndpoint(SIBLING, { ...PCIE_SPEC, deviceId: 0x10fd });
+            emu.host.bind(SIBLING);
           }
-        }
-        // a root-bus device is its own recovery scope: the bystander never changes
-        expect(snapshotConfig(emu, [DEV])).toEqual(before);
-        // out of low power and back in D0 (the user may have written D3hot itself), and a working
-        // device: identity, memory decode after enabling it
-        const pmcsr = fn.capOffset(L.M_PM_CAP) + 4;
-        feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
-        file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, pmcsr), Uint8Array.of(0));
-        expect(emu.hw.configRead(DEV, pmcsr, 2) & 3).toBe(0);
-        expect(readLe(file, VFIO.PCI_CONFIG_REGION_INDEX, 0, 4)).toBe(0x10fb8086);
-        file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 4), Uint8Array.of(0x06, 0));
-        file.write(regionOffset(0, 0x40), Uint8Array.of(1, 2, 3, 4));
-        expect(readLe(file, 0, 0x40, 4)).toBe(0x04030201);
-        file.close();
-        expect(emu.hw.configRead(DEV, pmcsr, 2) & 3).toBe(0);
-      }),
-      { numRuns: 100 },
-    );
-  });
+          emu.host.bind(DEV);
+          const file = emu.host.openDevice(DEV);
+          const efd = emu.host.eventfd();
+          // what recovery may reset: the device, and behind a bridge everything below it
+          const scope = bridged ? [DEV, SIBLING, BRIDGE] : [DEV];
+          const before = snapshotConfig(emu, scope);
+          for (const a of actions) {
+            try {
+              switch (a.kind) {
+                case 'pme':
+                  fn.raisePme();
+                  break;
+                case 'aer':
+                  fn.reportAerError(a.bit, { correctable: a.correctable, fatal: a.fatal });
+                  break;
+                case 'cfgRead':
+                  file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, a.off), a.size);
+                  break;
+                case 'cfgWrite': {
+                  const b = new Uint8Array(a.size);
+                  for (let i = 0; i < a.size; i++) b[i] = (a.value >>> (8 * i)) & 0xff;
+                  file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, a.off), b);
+                  break;
+                }
+                case 'barRead':
+                  file.read(regionOffset(0, a.off), 4);
+                  break;
+                case 'lowPower':
+                  if (a.which === 'entry') feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY);
+                  else if (a.which === 'wakeup') feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP, wakeup(efd.fd));
+                  else feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
+                  break;
+                case 'irqs':
+                  file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(VFIO.IRQ_SET_DATA_EVENTFD | VFIO.IRQ_SET_ACTION_TRIGGER, a.index, 0, 1, fds(efd.fd)));
+                  break;
+                case 'reset':
+                  file.ioctl(VFIO.DEVICE_RESET, new Uint8Array(0));
+                  break;
+              }
+            } catch (e) {
+              expect(e).toBeInstanceOf(VfioError);
+              expect((e as VfioError).message).not.toMatch(/internal error/);
+            }
+          }
+          expect(snapshotConfig(emu, scope)).toEqual(before);
+          // out of low power and back in D0 (the user may have written D3hot itself), and a working
+          // device: identity, memory decode after enabling it
+          const pmcsr = fn.capOffset(L.M_PM_CAP) + 4;
+          feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
+          file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, pmcsr), Uint8Array.of(0));
+          expect(emu.hw.configRead(DEV, pmcsr, 2) & 3).toBe(0);
+          expect(readLe(file, VFIO.PCI_CONFIG_REGION_INDEX, 0, 4)).toBe(0x10fb8086);
+          file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 4), Uint8Array.of(0x06, 0));
+          file.write(regionOffset(0, 0x40), Uint8Array.of(1, 2, 3, 4));
+          expect(readLe(file, 0, 0x40, 4)).toBe(0x04030201);
+          file.close();
+          expect(emu.hw.configRead(DEV, pmcsr, 2) & 3).toBe(0);
+        }),
+        { numRuns: 60 },
+      );
+    });
+  }
 });
