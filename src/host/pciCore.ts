@@ -95,6 +95,8 @@ export class HostPciDev implements PciDev {
   aerCap = 0;
   /** dev->error_state: what the last error recovery step told the drivers (pci_dev_set_io_state) */
   errorState: PciChannelState = 'normal';
+  /** dev->wakeup_prepared: PME armed by __pci_enable_wake (src/host/pciPm.ts) */
+  wakeupPrepared = false;
   /** pci_save_state's copy (dev->saved_config_space), null until the first save */
   savedState: SavedState | null = null;
 

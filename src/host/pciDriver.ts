@@ -56,6 +56,8 @@ export interface PciDev {
   resourceStart(index: number): number;
   /** pci_resource_len: 0 when not implemented or not assigned */
   resourceLen(index: number): number;
+  /** dev->wakeup_prepared: PME armed by __pci_enable_wake (src/host/pciPm.ts) */
+  wakeupPrepared: boolean;
 }
 
 /** pci_channel_state_t: the link is fine (non-fatal error), frozen (fatal), or gone for good. */

@@ -13,8 +13,6 @@ import type { PciDev, PciDriver } from './pciDriver.js';
 const D0 = 0;
 const D3HOT = 3;
 
-/** pci_dev->wakeup_prepared (__pci_enable_wake), kept beside the pci_dev. */
-const wakeupPrepared = new WeakMap<PciDev, boolean>();
 
 /** dev->pm_cap: the PM capability's offset, 0 without one. */
 function pmCap(dev: PciDev): number {
@@ -79,15 +77,15 @@ export function pciPmeActive(dev: PciDev, enable: boolean): void {
  */
 export function pciEnableWake(dev: PciDev, state: number, enable: boolean): boolean {
   if (!pmCap(dev)) return true;
-  if (enable === (wakeupPrepared.get(dev) ?? false)) return true;
+  if (enable === dev.wakeupPrepared) return true;
   if (!enable) {
     pciPmeActive(dev, false);
-    wakeupPrepared.set(dev, false);
+    dev.wakeupPrepared = false;
     return true;
   }
   if (!pciPmeCapable(dev, state) && !pciPmeCapable(dev, 4)) return false;
   pciPmeActive(dev, true);
-  wakeupPrepared.set(dev, true);
+  dev.wakeupPrepared = true;
   return true;
 }
 
@@ -131,7 +129,7 @@ export function pciPmeRestore(dev: PciDev): void {
   writePmcsr(
     dev,
     pm,
-    wakeupPrepared.get(dev) ? (csr | PCI_PM_CTRL_PME_ENABLE) & ~PCI_PM_CTRL_PME_STATUS : (csr & ~PCI_PM_CTRL_PME_ENABLE) | PCI_PM_CTRL_PME_STATUS,
+    dev.wakeupPrepared ? (csr | PCI_PM_CTRL_PME_ENABLE) & ~PCI_PM_CTRL_PME_STATUS : (csr & ~PCI_PM_CTRL_PME_ENABLE) | PCI_PM_CTRL_PME_STATUS,
   );
 }
 

@@ -93,9 +93,9 @@ describe('hardware events interleaved with device file use', () => {
                   file.read(regionOffset(0, a.off), 4);
                   break;
                 case 'lowPower':
-                  if (a.which === 'entry') feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY);
-                  else if (a.which === 'wakeup') feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP, wakeup(efd.fd));
-                  else feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
+                  if (a.which === 'entry') feature({ file }, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY);
+                  else if (a.which === 'wakeup') feature({ file }, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP, wakeup(efd.fd));
+                  else feature({ file }, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
                   break;
                 case 'irqs':
                   file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(VFIO.IRQ_SET_DATA_EVENTFD | VFIO.IRQ_SET_ACTION_TRIGGER, a.index, 0, 1, fds(efd.fd)));
@@ -113,7 +113,7 @@ describe('hardware events interleaved with device file use', () => {
           // out of low power and back in D0 (the user may have written D3hot itself), and a working
           // device: identity, memory decode after enabling it
           const pmcsr = fn.capOffset(L.M_PM_CAP) + 4;
-          feature({ file } as never, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
+          feature({ file }, VFIO.DEVICE_FEATURE_SET | VFIO.DEVICE_FEATURE_LOW_POWER_EXIT);
           file.write(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, pmcsr), Uint8Array.of(0));
           expect(emu.hw.configRead(DEV, pmcsr, 2) & 3).toBe(0);
           expect(readLe(file, VFIO.PCI_CONFIG_REGION_INDEX, 0, 4)).toBe(0x10fb8086);

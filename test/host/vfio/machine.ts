@@ -160,7 +160,7 @@ export function readLe(file: VfioDeviceFile, index: number, offset: number, size
 }
 
 /** VFIO_DEVICE_FEATURE on an opened device: the 8-byte header (argsz, flags) then `payload`. */
-export function feature(o: Opened, flags: number, payload: Uint8Array = new Uint8Array(0), argsz = 8 + payload.length): number {
+export function feature(o: Pick<Opened, 'file'>, flags: number, payload: Uint8Array = new Uint8Array(0), argsz = 8 + payload.length): number {
   const arg = new Uint8Array(8 + payload.length);
   arg.set(u32s(8, argsz, flags));
   arg.set(payload, 8);
