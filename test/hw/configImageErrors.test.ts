@@ -37,7 +37,7 @@ function caps(b: Uint8Array, list: [number, number][]): Uint8Array {
 }
 const pcie = (b: Uint8Array, off: number) => (caps(b, [[off, 0x10]]), set16(b, off + 2, 0x0002), b);
 
-function refuse(spec: Partial<ConfigImageSpec> & { configImage: unknown }): string {
+function refuse(spec: Omit<Partial<ConfigImageSpec>, 'configImage'> & { configImage: unknown }): string {
   try {
     hw!.addEndpoint(BDF, { barSizes: [0x1000], ...spec } as ConfigImageSpec);
   } catch (e) {
@@ -50,7 +50,7 @@ function refuse(spec: Partial<ConfigImageSpec> & { configImage: unknown }): stri
 }
 
 describe('refused config images', () => {
-  const cases: [string, () => Partial<ConfigImageSpec> & { configImage: unknown }, RegExp][] = [
+  const cases: [string, () => Omit<Partial<ConfigImageSpec>, 'configImage'> & { configImage: unknown }, RegExp][] = [
     ['a length other than 256 or 4096', () => ({ configImage: new Uint8Array(300) }), /300 bytes; a config image is 256 or 4096/],
     ['the 64 bytes a non-root user reads', () => ({ configImage: new Uint8Array(64) }), /non-root.*as root/],
     ['neither bytes nor text', () => ({ configImage: [1, 2, 3] }), /must be a Uint8Array .* or lspci/],
