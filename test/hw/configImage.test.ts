@@ -175,3 +175,23 @@ describe('the clone behaves as hardware where the header and the recognised capa
     expect(probe(0x10, 4)).toBe(0xfffe0000);
   });
 });
+
+describe('a PCIe v1 capability has no version 2 registers', () => {
+  it('a reset does not keep what lies where Link Control 2 would be (here: MSI Mask Bits)', async () => {
+    hw = await newHardware();
+    const b = new Uint8Array(256);
+    b.set([0x86, 0x80, 0x34, 0x12]);
+    b[0x06] = 0x10;
+    b[0x34] = 0x40;
+    b.set([0x10, 0x58, 0x01, 0x00], 0x40); // PCIe v1 endpoint, 0x40..0x53
+    b.set([0x01, 0x60, 0x02, 0x00], 0x58); // PM v2, no No_Soft_Reset: D3hot -> D0 resets
+    b.set([0x05, 0x00, 0x80, 0x01], 0x60); // MSI 64-bit with per-vector masking: Mask Bits at 0x70 = 0x40 + 0x30
+    hw.addEndpoint(BDF, { configImage: b, barSizes: [] });
+    wr(0x70, 4, 1);
+    expect(rd(0x70, 4)).toBe(1);
+    wr(0x5c, 2, 3);
+    wr(0x5c, 2, 0);
+    expect(rd(0x70, 4)).toBe(0);
+    expect(Buffer.from(configBytes(hw, BDF).subarray(0, 256)).toString('hex')).toBe(Buffer.from(b).toString('hex'));
+  });
+});
