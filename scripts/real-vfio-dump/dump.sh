@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes test/fixtures/real/*.json: boots Debian's Linux 6.1 under QEMU (q35 + intel-iommu, TCG) with
-# QEMU's e1000e and virtio-net-pci each behind its own pcie-root-port, and dumps them from userspace:
+# QEMU's e1000e, virtio-net-pci and nec-usb-xhci (MSI only, 16 vectors) each behind its own pcie-root-port, and dumps them from userspace:
 # first the raw sysfs view with no driver bound, then through the real vfio-pci (type1 container).
 # Needs root for apt-get; not run in CI. Usage: scripts/real-vfio-dump/dump.sh [outdir]
 set -eu
@@ -36,6 +36,7 @@ for d in /sys/bus/pci/devices/*; do
   case "$(cat $d/vendor):$(cat $d/device)" in
     0x8086:0x10d3) devs="$devs ${d##*/}=e1000e" ;;
     0x1af4:0x1041) devs="$devs ${d##*/}=virtio-net-pci" ;;
+    0x1033:0x0194) devs="$devs ${d##*/}=nec-usb-xhci" ;;
   esac
 done
 echo "devices:$devs"
@@ -53,8 +54,10 @@ timeout 600 qemu-system-x86_64 -machine q35 -accel tcg -m 512M -smp 1 -display n
   -device intel-iommu \
   -device pcie-root-port,id=rp1,chassis=1,slot=1,bus=pcie.0,addr=0x2 \
   -device pcie-root-port,id=rp2,chassis=2,slot=2,bus=pcie.0,addr=0x3 \
+  -device pcie-root-port,id=rp3,chassis=3,slot=3,bus=pcie.0,addr=0x4 \
   -device e1000e,bus=rp1,mac=52:54:00:12:34:56 \
   -device virtio-net-pci,bus=rp2,mac=52:54:00:12:34:57 \
+  -device nec-usb-xhci,bus=rp3,msi=on,msix=off \
   -nic none \
   -kernel kroot/boot/vmlinuz-$kver -initrd initrd.gz \
   -append "console=ttyS0 intel_iommu=on panic=-1 rdinit=/init" \

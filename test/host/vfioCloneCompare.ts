@@ -23,9 +23,12 @@ export function poolsOf(dump: RealDump): Partial<HostPools> {
   const MEM64 = 0x00100000; // IORESOURCE_MEM_64
   const pool = (rs: typeof res, gran: number) =>
     rs.length ? { base: Math.floor(Math.min(...rs.map(start)) / gran) * gran, end: Math.floor(Math.min(...rs.map(start)) / gran) * gran + 4 * gran } : undefined;
+  const PREFETCH = 0x2000; // IORESOURCE_PREFETCH: only a prefetchable 64-bit BAR goes above 4 GiB
+  const isMem = (r: (typeof res)[number]) => (Number(r.flags) & 0x200) !== 0;
+  const isPref64 = (r: (typeof res)[number]) => (Number(r.flags) & MEM64) !== 0 && (Number(r.flags) & PREFETCH) !== 0;
   const io = pool(res.filter((r) => Number(r.flags) & 0x100), 0x1000);
-  const mem32 = pool(res.filter((r) => Number(r.flags) & 0x200 && !(Number(r.flags) & MEM64)), 0x100000);
-  const mem64 = pool(res.filter((r) => Number(r.flags) & 0x200 && Number(r.flags) & MEM64), 0x100000);
+  const mem32 = pool(res.filter((r) => isMem(r) && !isPref64(r)), 0x100000);
+  const mem64 = pool(res.filter((r) => isMem(r) && isPref64(r)), 0x100000);
   return { ...(io && { io }), ...(mem32 && { mem32 }), ...(mem64 && { mem64 }) };
 }
 

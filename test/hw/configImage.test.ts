@@ -11,6 +11,7 @@ import { disposeHardware, newHardware } from './helpers.js';
 const BDF = '0000:00:03.0';
 const e1000e = loadRealDump('e1000e');
 const virtio = loadRealDump('virtio-net-pci');
+const xhci = loadRealDump('nec-usb-xhci');
 
 let hw: Hardware | undefined;
 afterEach(() => {
@@ -25,7 +26,7 @@ function configBytes(h: Hardware, bdf: string): Uint8Array {
 }
 
 describe('a clone of a real dump', () => {
-  for (const d of [e1000e, virtio]) {
+  for (const d of [e1000e, virtio, xhci]) {
     it(`${d.name}: config space equals the raw sysfs dump byte for byte`, async () => {
       hw = await newHardware();
       const image = hexBytes(d.raw.config);
