@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/vfio.h>
@@ -93,6 +94,31 @@ static void probe(const char *what, unsigned off, unsigned size, uint32_t v, int
   fprintf(out, "%s{\"what\":\"%s\",\"offset\":%u,\"size\":%u,\"value\":%u,\"before\":%ld,\"writeErr\":%d,\"readBack\":%ld,\"restoreErr\":%d,\"restored\":%ld}",
           wfirst ? "" : ",", what, off, size, v, before, w, after, rw, restored);
   wfirst = 0;
+}
+
+/* SET_IRQS with `count` new eventfds (count 0: DATA_NONE, which disables the index). */
+static int set_irqs(unsigned index, unsigned count, int *err) {
+  uint8_t buf[sizeof(struct vfio_irq_set) + 64 * sizeof(int32_t)];
+  struct vfio_irq_set *s = (void *)buf;
+  s->argsz = sizeof *s + count * sizeof(int32_t);
+  s->flags = VFIO_IRQ_SET_ACTION_TRIGGER | (count ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
+  s->index = index;
+  s->start = 0;
+  s->count = count;
+  for (unsigned i = 0; i < count; i++) ((int32_t *)s->data)[i] = eventfd(0, 0);
+  int r = ioctl(dev_fd, VFIO_DEVICE_SET_IRQS, s);
+  *err = r < 0 ? errno : 0;
+  return r;
+}
+
+static int sfirst;
+/* One step of an interrupt sequence: SET_IRQS, then the MSI and MSI-X Message Control as read through vfio. */
+static void irq_step(const char *what, unsigned index, unsigned count, unsigned msi, unsigned msix) {
+  int err;
+  int r = set_irqs(index, count, &err);
+  fprintf(out, "%s{\"what\":\"%s\",\"index\":%u,\"count\":%u,\"ret\":%d,\"errno\":%d,\"msiFlags\":%ld,\"msixFlags\":%ld}", sfirst ? "" : ",",
+          what, index, count, r, err, msi ? cfg_read(msi + 2, 2) : -1L, msix ? cfg_read(msix + 2, 2) : -1L);
+  sfirst = 0;
 }
 
 static unsigned find_cap(const uint8_t *c, unsigned id) {
@@ -222,6 +248,22 @@ static void dump_vfio(const char *bdf) {
   probe("ext 0x108", 0x108, 4, 0xffffffff, 0);
   probe("ext 0x10c", 0x10c, 4, 0xffffffff, 0);
   probe("past caps 0xfc", 0xfc, 4, 0xffffffff, 0);
+  fprintf(out, "],\"irqSequence\":[");
+  /* MSI and MSI-X enabled and disabled through SET_IRQS, Message Control read after each step */
+  sfirst = 1;
+  if (msi) {
+    unsigned mmc = 1u << ((cfg[msi + 2] >> 1) & 7);
+    irq_step("MSI enable 1", VFIO_PCI_MSI_IRQ_INDEX, 1, msi, msix);
+    irq_step("MSI disable", VFIO_PCI_MSI_IRQ_INDEX, 0, msi, msix);
+    if (mmc > 1) {
+      irq_step("MSI enable all", VFIO_PCI_MSI_IRQ_INDEX, mmc, msi, msix);
+      irq_step("MSI disable", VFIO_PCI_MSI_IRQ_INDEX, 0, msi, msix);
+    }
+  }
+  if (msix) {
+    irq_step("MSI-X enable 1", VFIO_PCI_MSIX_IRQ_INDEX, 1, msi, msix);
+    irq_step("MSI-X disable", VFIO_PCI_MSIX_IRQ_INDEX, 0, msi, msix);
+  }
   fprintf(out, "]");
   /* the config region after all the probes */
   for (unsigned off = 0; off < 4096; off += 4) {

@@ -10,7 +10,8 @@ import { VfioError } from '../../src/host/vfio/vfioError.js';
 import type { VfioDeviceFile } from '../../src/host/vfio/deviceFile.js';
 import { regionOffset } from '../../src/vmm/vfioClient.js';
 import { barSizesOf, hexBytes, romSizeOf } from '../fixtures/real/load.js';
-import type { RealDump, RealRegion, RealWrite } from '../fixtures/real/load.js';
+import type { RealDump, RealIrqStep, RealRegion, RealWrite } from '../fixtures/real/load.js';
+import { buildIrqSet } from '../../src/host/vfio/uapi/irqSet.js';
 
 /**
  * Host address pools that start where the dump's firmware put the device's resources (1 MiB windows
@@ -44,6 +45,7 @@ export interface CloneView {
   config: string;
   writes: RealWrite[];
   configAfterWrites: string;
+  irqSequence: RealIrqStep[];
 }
 
 function u32(b: Uint8Array, o: number): number {
@@ -145,7 +147,26 @@ export async function replayOnClone(dump: RealDump, extra: Partial<ConfigImageSp
     const restored = cfgRead(file, w.offset, w.size);
     return { what: w.what, offset: w.offset, size: w.size, value: w.value, before, writeErr, readBack, restoreErr, restored };
   });
-  return { emu, bdf, file, deviceInfo, regions, irqs, config, writes, configAfterWrites: configHex(file) };
+  const configAfterWrites = configHex(file);
+  // the interrupt steps, with Message Control read where the dump read it
+  const msi = capAt(config, 0x05);
+  const msix = capAt(config, 0x11);
+  const irqSequence = dump.vfio.irqSequence.map((step) => {
+    const data = step.count ? { kind: 'eventfd' as const, fds: Array.from({ length: step.count }, () => emu.host.eventfd().fd) } : { kind: 'none' as const };
+    const r = ioctl(file, VFIO.DEVICE_SET_IRQS, buildIrqSet({ flags: VFIO.IRQ_SET_ACTION_TRIGGER, index: step.index, start: 0, count: step.count }, data));
+    return {
+      what: step.what, index: step.index, count: step.count, ret: r.ret, errno: r.errno,
+      msiFlags: msi ? cfgRead(file, msi + 2, 2) : -1, msixFlags: msix ? cfgRead(file, msix + 2, 2) : -1,
+    };
+  });
+  return { emu, bdf, file, deviceInfo, regions, irqs, config, writes, configAfterWrites, irqSequence };
+}
+
+/** Offset of the first standard capability `id` in a config hex string, or 0. */
+function capAt(config: string, id: number): number {
+  const b = hexBytes(config);
+  for (let p = b[0x34] & 0xfc, n = 0; p !== 0 && n < 48; p = b[p + 1] & 0xfc, n++) if (b[p] === id) return p;
+  return 0;
 }
 
 /** Dwords where two 4096-byte config hex strings differ: offset and both values. */
