@@ -38,7 +38,9 @@ export interface EndpointSpec {
 /**
  * A clone of a real function from its config image: the config space equals the image (capabilities
  * at their offsets, their versions, vendor bytes, the registers between capabilities); what a dump
- * cannot say comes beside it.
+ * cannot say comes beside it. The image is also the power-on state a reset returns to (BAR addresses
+ * and Command included, as the dump had them); Header Type's multi-function bit follows the clone's
+ * own topology, as for every function.
  */
 export interface ConfigImageSpec {
   /** 256 or 4096 bytes (/sys/bus/pci/devices/<bdf>/config read as root), or `lspci -xxx` / `-xxxx` text */
