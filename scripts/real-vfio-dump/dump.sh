@@ -1,7 +1,8 @@
 #!/bin/sh
 # Makes test/fixtures/real/*.json: boots Debian's Linux 6.1 under QEMU (q35 + intel-iommu, TCG) with
-# QEMU's e1000e, virtio-net-pci and nec-usb-xhci (MSI only, 16 vectors) each behind its own pcie-root-port, and dumps them from userspace:
-# first the raw sysfs view with no driver bound, then through the real vfio-pci (type1 container).
+# QEMU's e1000e, virtio-net-pci and nec-usb-xhci (MSI only, 16 vectors), each behind its own
+# pcie-root-port, and dumps them from userspace: first the raw sysfs view with no driver bound, then
+# through the real vfio-pci (type1 container). See test/fixtures/real/README.md.
 # Needs root for apt-get; not run in CI. Usage: scripts/real-vfio-dump/dump.sh [outdir]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,7 +11,7 @@ work=${WORK:-/tmp/real-vfio-dump}
 mkdir -p "$work" && cd "$work"
 
 command -v qemu-system-x86_64 >/dev/null || apt-get install -y --no-install-recommends qemu-system-x86
-command -v busybox >/dev/null || apt-get install -y busybox-static
+dpkg -s busybox-static >/dev/null 2>&1 || apt-get install -y busybox-static # the initramfs needs the static one
 if [ ! -d kroot ]; then
   pkg=$(apt-cache search '^linux-image-6\.1\.0-[0-9]*-amd64$' | sort -V | tail -1 | cut -d' ' -f1)
   apt-get download "$pkg"
