@@ -10,7 +10,7 @@ export { GuestMemory } from './hw/guestMemory.js';
 export { InterruptLog, nullSink } from './hw/interrupts.js';
 export type { AerSeverity, InterruptSink } from './hw/interrupts.js';
 export type { DeviceModel } from './hw/deviceModel.js';
-export type { BarSpec, BridgeSpec, CapabilitySpec, EndpointSpec, ExtCapabilitySpec } from './hw/spec.js';
+export type { BarSpec, BridgeSpec, CapabilitySpec, ConfigImageSpec, EndpointSpec, ExtCapabilitySpec } from './hw/spec.js';
 export { parseBdf, formatBdf } from './hw/bdf.js';
 export { cf8Address, ecamOffset } from './hw/configMechanism.js';
 export * as pciRegs from './hw/pciRegs.js';

@@ -2,7 +2,7 @@ import { L } from '../core/wasm.js';
 import type { PciFunction } from '../hw/pciFunction.js';
 import type { Hardware } from '../hw/hardware.js';
 import { Bridge } from '../hw/bridge.js';
-import { PCI_BRIDGE_CONTROL, PCI_BRIDGE_CTL_BUS_RESET, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, PCI_EXT_CAP_ID_SRIOV, PCI_EXT_CAP_ID_ERR, PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_STATUS, PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE } from '../hw/pciRegs.js';
+import { PCI_BRIDGE_CONTROL, PCI_BRIDGE_CTL_BUS_RESET, PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL2, PCI_EXP_FLAGS, PCI_EXP_LNKCTL, PCI_EXP_LNKCTL2, PCI_MSIX_FLAGS, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, PCI_EXT_CAP_ID_SRIOV, PCI_EXT_CAP_ID_ERR, PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_STATUS, PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE } from '../hw/pciRegs.js';
 
 // The host PCI core's function reset (pci_reset_function and pci_reset_bus): pick a method, save the
 // config state, reset through the hardware's own mechanism, restore the state.
@@ -65,7 +65,9 @@ export function restoreState(hw: Hardware, fn: PciFunction, s: SavedState): void
   }
   const exp = fn.capOffset(L.M_PCIE_CAP);
   if (exp) {
-    for (const r of [PCI_EXP_DEVCTL, PCI_EXP_LNKCTL, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL2]) {
+    // the "2" registers exist from capability version 2 on (pcie_capability_reg_implemented)
+    const v2 = (fn.configRead(exp + PCI_EXP_FLAGS, 2) & 0xf) > 1;
+    for (const r of v2 ? [PCI_EXP_DEVCTL, PCI_EXP_LNKCTL, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL2] : [PCI_EXP_DEVCTL, PCI_EXP_LNKCTL]) {
       hw.configWrite(fn.bdf, exp + r, 2, dv.getUint16(exp + r, true) & ~PCI_EXP_DEVCTL_BCR_FLR);
     }
   }

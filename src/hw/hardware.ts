@@ -18,7 +18,8 @@ import { buildOptionRom } from './optionRom.js';
 import { PciBus } from './pciBus.js';
 import { PciFunction } from './pciFunction.js';
 import { PCI_HEADER_TYPE, PCI_HEADER_TYPE_MFD, PCI_SUBORDINATE_BUS } from './pciRegs.js';
-import type { BridgeSpec, EndpointSpec } from './spec.js';
+import type { BridgeSpec, ConfigImageSpec, EndpointSpec } from './spec.js';
+import { isConfigImageSpec, prepareConfigImage } from './configImageBuild.js';
 import { checkInt } from './spec.js';
 import type { ConfigBuilder } from './configBuilder.js';
 
@@ -125,7 +126,11 @@ export class Hardware {
   }
 
   /** A function with a caller-described config space and plain memory behind its BARs. */
-  addEndpoint(bdf: string, spec: EndpointSpec): PciFunction {
+  addEndpoint(bdf: string, spec: EndpointSpec | ConfigImageSpec): PciFunction {
+    if (isConfigImageSpec(spec)) {
+      const clone = prepareConfigImage(spec); // a real device's config image (configImageBuild.ts)
+      return this.addFunction(bdf, clone.spec, new GenericEndpoint(), clone.extra);
+    }
     return this.addFunction(bdf, spec, new GenericEndpoint());
   }
 

@@ -295,7 +295,8 @@ export class PciFunction {
     const out: [number, number][] = [];
     const exp = this.capOffset(L.M_PCIE_CAP);
     if (exp !== 0) {
-      out.push([exp + PCI_EXP_LNKCTL2, 0xffff]);
+      // Link Control 2 exists from capability version 2 on; in a v1 capability that offset is someone else's
+      if ((this.configRead(exp + 2, 2) & 0xf) > 1) out.push([exp + PCI_EXP_LNKCTL2, 0xffff]);
       if (kind === 'flr') out.push([exp + PCI_EXP_DEVCTL, 0x00e0], [exp + PCI_EXP_LNKCTL, 0x03cb]);
       const aer = this.extCapOffset(PCI_EXT_CAP_ID_ERR);
       if (aer !== 0) for (let r = PCI_ERR_UNCOR_STATUS; r < PCI_ERR_ROOT_COMMAND; r += 2) out.push([aer + r, 0xffff]);

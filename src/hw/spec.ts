@@ -35,6 +35,29 @@ export interface EndpointSpec {
   extendedCapabilities?: ExtCapabilitySpec[];
 }
 
+/**
+ * A clone of a real function from its config image: the config space equals the image (capabilities
+ * at their offsets, their versions, vendor bytes, the registers between capabilities); what a dump
+ * cannot say comes beside it. The image is also the power-on state a reset returns to (BAR addresses
+ * and Command included, as the dump had them); Header Type's multi-function bit follows the clone's
+ * own topology, as for every function.
+ */
+export interface ConfigImageSpec {
+  /** 256 or 4096 bytes (/sys/bus/pci/devices/<bdf>/config read as root), or `lspci -xxx` / `-xxxx` text */
+  configImage: Uint8Array | string;
+  /** index 0..5, null for an unimplemented BAR or a 64-bit BAR's upper half; kinds come from the image's BAR bits */
+  barSizes: (number | null)[];
+  /** bytes; needed when the image's ROM BAR is not 0 */
+  romSize?: number;
+  /**
+   * Per byte, as long as the image: which bits software may write, and which are RW1C. Default: what the
+   * header and each recognised capability have in hardware (endpointConfig.ts, capabilities/*);
+   * every other byte is read-only. BAR and ROM registers always follow barSizes/romSize.
+   */
+  writableMask?: Uint8Array;
+  rw1cMask?: Uint8Array;
+}
+
 export interface BridgeSpec {
   /** the bus number behind the bridge; the bridge's bus registers power on strapped to it */
   secondaryBus: number;
