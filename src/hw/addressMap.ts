@@ -1,7 +1,8 @@
+import { L } from '../core/wasm.js';
 import type { Window } from './bridge.js';
 import { Bridge } from './bridge.js';
 import type { PciBus } from './pciBus.js';
-import type { PciFunction } from './pciFunction.js';
+import { PciFunction } from './pciFunction.js';
 
 /** A decoded address range: [base, end) reaches BAR `bar` of `fn`, starting at BAR offset `barOffset`. */
 export interface Decode {
@@ -10,7 +11,17 @@ export interface Decode {
   fn: PciFunction;
   bar: number;
   barOffset: number;
+  /** BAR offset of an address in the range = address + delta (barOffset - base) */
+  delta: number;
+  /**
+   * The range reaches the device model only (no MSI-X table or PBA inside it, not the ROM), so an
+   * access may skip PciFunction.barRead/barWrite and call the model's handler directly.
+   */
+  direct: boolean;
 }
+
+/** Ports a flat table covers: the x86 I/O space (PCI I/O BARs above it go through the sorted search). */
+const IO_TABLE_PORTS = 0x10000;
 
 const MEM_ALL: Window[] = [{ base: 0, end: 2 ** 64 }];
 const IO_ALL: Window[] = [{ base: 0, end: 2 ** 32 }];
@@ -35,16 +46,25 @@ function clip(ranges: Window[], windows: Window[]): Window[] {
  */
 export class AddressMap {
   private ranges: Decode[] = [];
-  private starts: number[] = [];
+  private starts = new Float64Array(0);
+  /**
+   * I/O space only: port -> 1 + index into `ranges` (0 = nothing decodes), so a port access finds its
+   * range in one load. Allocated on the first rebuild that has an I/O range below 0x10000.
+   */
+  private portTable: Uint16Array | null = null;
+  /** the last range an MMIO lookup found: accesses come in runs to one BAR */
+  private last: Decode | null = null;
 
-  rebuild(root: PciBus, io: boolean): void {
+  constructor(private readonly io = false) {}
+
+  rebuild(root: PciBus, io: boolean = this.io): void {
     const claimed: Decode[] = [];
     const visit = (bus: PciBus, windows: Window[]) => {
       for (const f of bus.ordered()) {
         if (f.powerState !== 0) continue; // D1-D3hot: only config space responds
         for (const { bar, base, size } of f.decodedBars(io)) {
           for (const piece of clip([{ base, end: base + size }], windows)) {
-            for (const free of subtract(piece, claimed)) claimed.push({ ...free, fn: f, bar, barOffset: free.base - base });
+            for (const free of subtract(piece, claimed)) claimed.push({ ...free, fn: f, bar, barOffset: free.base - base, delta: -base, direct: isDirect(f, bar, free.base - base, free.end - base) });
           }
         }
         if (f instanceof Bridge) {
@@ -56,12 +76,48 @@ export class AddressMap {
     };
     visit(root, io ? IO_ALL : MEM_ALL);
     claimed.sort((a, b) => a.base - b.base);
+    this.clearPortTable();
     this.ranges = claimed;
-    this.starts = claimed.map((r) => r.base);
+    this.starts = Float64Array.from(claimed, (r) => r.base);
+    this.last = null;
+    if (io) this.fillPortTable();
+  }
+
+  /** Zeroes only what the previous ranges filled (a rebuild follows every BAR sizing write). */
+  private clearPortTable(): void {
+    const t = this.portTable;
+    if (t === null) return;
+    for (const r of this.ranges) if (r.base < IO_TABLE_PORTS) t.fill(0, r.base, Math.min(r.end, IO_TABLE_PORTS));
+  }
+
+  private fillPortTable(): void {
+    const rs = this.ranges;
+    if (rs.length === 0 || rs[0].base >= IO_TABLE_PORTS) return;
+    if (rs.length >= 0xffff) {
+      // more ranges than a table entry can name: every lookup takes the sorted search
+      this.portTable = null;
+      return;
+    }
+    const t = (this.portTable ??= new Uint16Array(IO_TABLE_PORTS));
+    for (let i = 0; i < rs.length && rs[i].base < IO_TABLE_PORTS; i++) t.fill(i + 1, rs[i].base, Math.min(rs[i].end, IO_TABLE_PORTS));
   }
 
   /** The range holding [addr, addr + size), or null (master abort). */
   lookup(addr: number, size: number): Decode | null {
+    const t = this.portTable;
+    if (t !== null && addr < IO_TABLE_PORTS) {
+      const k = t[addr];
+      if (k === 0) return null;
+      const r = this.ranges[k - 1];
+      return addr + size <= r.end ? r : null;
+    }
+    const l = this.last;
+    if (l !== null && addr >= l.base && addr + size <= l.end) return l;
+    return this.search(addr, size);
+  }
+
+  /** Binary search of the sorted starts (the ranges are disjoint). */
+  private search(addr: number, size: number): Decode | null {
     const s = this.starts;
     let lo = 0;
     let hi = s.length - 1;
@@ -72,7 +128,9 @@ export class AddressMap {
     }
     if (hi < 0) return null;
     const r = this.ranges[hi];
-    return addr + size <= r.end ? r : null;
+    if (addr + size > r.end) return null;
+    this.last = r;
+    return r;
   }
 
   all(): readonly Decode[] {
@@ -96,4 +154,15 @@ function subtract(piece: Window, claimed: Decode[]): Window[] {
     if (parts.length === 0) break;
   }
   return parts;
+}
+
+/** Whether BAR offsets [from, to) of `bar` reach the device model alone (see Decode.direct). */
+function isDirect(f: PciFunction, bar: number, from: number, to: number): boolean {
+  if (bar === L.ROM_INDEX) return false; // PciFunction serves the ROM image or asks the model's romRead
+  // a subclass that serves its BARs itself (the VMM's passthrough function) keeps its own path
+  if (f.barRead !== PciFunction.prototype.barRead || f.barWrite !== PciFunction.prototype.barWrite) return false;
+  const m = f.msix;
+  if (m === null) return true;
+  const hits = (b: number, off: number, len: number) => b === bar && off < to && off + len > from;
+  return !hits(m.tableBar, m.tableOffset, m.tableBytes) && !hits(m.pbaBar, m.pbaOffset, m.pbaBytes);
 }

@@ -28,11 +28,13 @@ const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 export function checkConfigAccess(offset: number, size: number): void {
   // one cheap test on the hot path ((offset | 0) === offset is an integer test for this range);
   // the messages are built only once it failed
-  if ((size === 4 || size === 2 || size === 1) && (offset | 0) === offset && offset >= 0 && offset <= 4096 - size && (offset & (size - 1)) === 0) return;
+  // (typeof first: `offset | 0` on a BigInt would throw a TypeError instead of the RangeError below)
+  if ((size === 4 || size === 2 || size === 1) && typeof offset === 'number' && (offset | 0) === offset && offset >= 0 && offset <= 4096 - size && (offset & (size - 1)) === 0) return;
   configAccessError(offset, size);
 }
 
 function configAccessError(offset: number, size: number): never {
+  if (typeof offset === 'bigint') throw new RangeError(`config offset ${offset}n is a BigInt; config offsets are numbers 0..4095`);
   if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new RangeError(`config offset ${offset} is outside 0..4095`);
   if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
   if ((offset & (size - 1)) !== 0) throw new RangeError(`config access of ${size} bytes at offset ${offset} is misaligned`);
@@ -76,8 +78,8 @@ export class Hardware {
   private lastBdf = '';
   private lastFn: PciFunction | undefined;
   private configAddress = 0;
-  private readonly memMap = new AddressMap();
-  private readonly ioMap = new AddressMap();
+  private readonly memMap = new AddressMap(false);
+  private readonly ioMap = new AddressMap(true);
   private mapsDirty = true;
   private busRoutes: Map<number, PciBus | null> | null = null;
 
@@ -319,8 +321,9 @@ export class Hardware {
 
   private maps(): void {
     if (!this.mapsDirty) return;
-    this.memMap.rebuild(this.root, false);
-    this.ioMap.rebuild(this.root, true);
+    // the maps are also the dispatch tables port I/O and MMIO go through (addressMap.ts)
+    this.memMap.rebuild(this.root);
+    this.ioMap.rebuild(this.root);
     this.mapsDirty = false;
   }
 
@@ -329,53 +332,68 @@ export class Hardware {
     return (space === 'mem' ? this.memMap : this.ioMap).all();
   }
 
+  // The four accesses below are the hot paths of a guest's drivers: one inline test of the access,
+  // one range test for the config mechanism's ports (CF8-CFF) or the ECAM window, then the address
+  // map's dispatch (a flat port table for I/O, the last-hit range for MMIO) and the model's handler.
+
   ioRead(port: number, size: 1 | 2 | 4): number {
-    checkAccess(port, size, 2 ** 32);
-    if (port === CONFIG_ADDRESS_PORT && size === 4) return this.configAddress;
-    if (port >= CONFIG_DATA_PORT && port < CONFIG_DATA_PORT + 4 && port + size <= CONFIG_DATA_PORT + 4) {
-      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
-      if (t !== null) return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
+    if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
+    if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT) {
+      if (port === CONFIG_ADDRESS_PORT && size === 4) return this.configAddress;
+      if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
+        const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
+        if (t !== null) return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
+      }
     }
-    this.maps();
+    if (this.mapsDirty) this.maps();
     const r = this.ioMap.lookup(port, size);
     if (r === null) return ALL_ONES[size];
-    return this.barAccess(r.fn, r.bar, r.barOffset + (port - r.base), size);
+    const off = port + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) return r.fn.model.barRead(r.fn, r.bar, off, size) >>> 0;
+    return this.barAccess(r.fn, r.bar, off, size);
   }
 
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
-    checkAccess(port, size, 2 ** 32);
+    if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
     value >>>= 0;
-    if (port === CONFIG_ADDRESS_PORT && size === 4) {
-      this.configAddress = (value & CONFIG_ADDRESS_MASK) >>> 0;
-      return;
-    }
-    if (port >= CONFIG_DATA_PORT && port < CONFIG_DATA_PORT + 4 && port + size <= CONFIG_DATA_PORT + 4) {
-      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
-      if (t !== null) {
-        this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
+    if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT) {
+      if (port === CONFIG_ADDRESS_PORT && size === 4) {
+        this.configAddress = (value & CONFIG_ADDRESS_MASK) >>> 0;
         return;
       }
+      if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
+        const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
+        if (t !== null) {
+          this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
+          return;
+        }
+      }
     }
-    this.maps();
+    if (this.mapsDirty) this.maps();
     const r = this.ioMap.lookup(port, size);
-    if (r !== null) this.barAccess(r.fn, r.bar, r.barOffset + (port - r.base), size, value);
+    if (r === null) return;
+    const off = port + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) r.fn.model.barWrite(r.fn, r.bar, off, size, value);
+    else this.barAccess(r.fn, r.bar, off, size, value);
   }
 
   mmioRead(addr: number, size: 1 | 2 | 4): number {
-    checkAccess(addr, size, 2 ** 64);
+    if (!((size === 4 || size === 2 || size === 1) && typeof addr === 'number' && addr >= 0 && addr <= 2 ** 64 - size && Math.floor(addr) === addr)) checkAccess(addr, size, 2 ** 64);
     const e = addr - this.ecamBase;
     if (e >= 0 && e < this.ecamSize) {
       const t = decodeEcam(e);
       return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
     }
-    this.maps();
+    if (this.mapsDirty) this.maps();
     const r = this.memMap.lookup(addr, size);
     if (r === null) return ALL_ONES[size];
-    return this.barAccess(r.fn, r.bar, r.barOffset + (addr - r.base), size);
+    const off = addr + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) return r.fn.model.barRead(r.fn, r.bar, off, size) >>> 0;
+    return this.barAccess(r.fn, r.bar, off, size);
   }
 
   mmioWrite(addr: number, size: 1 | 2 | 4, value: number): void {
-    checkAccess(addr, size, 2 ** 64);
+    if (!((size === 4 || size === 2 || size === 1) && typeof addr === 'number' && addr >= 0 && addr <= 2 ** 64 - size && Math.floor(addr) === addr)) checkAccess(addr, size, 2 ** 64);
     value >>>= 0;
     const e = addr - this.ecamBase;
     if (e >= 0 && e < this.ecamSize) {
@@ -383,9 +401,12 @@ export class Hardware {
       this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
       return;
     }
-    this.maps();
+    if (this.mapsDirty) this.maps();
     const r = this.memMap.lookup(addr, size);
-    if (r !== null) this.barAccess(r.fn, r.bar, r.barOffset + (addr - r.base), size, value);
+    if (r === null) return;
+    const off = addr + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) r.fn.model.barWrite(r.fn, r.bar, off, size, value);
+    else this.barAccess(r.fn, r.bar, off, size, value);
   }
 
   /** Hands an access to the BAR; a misaligned one goes byte by byte, as a bus would split it. */
