@@ -2,6 +2,7 @@
 export { createEmulator } from './emulator.js';
 export type { Emulator, EmulatorOptions } from './emulator.js';
 export { Hardware, checkConfigAccess } from './hw/hardware.js';
+export { ConfigHandle } from './hw/configHandle.js';
 export type { HardwareOptions } from './hw/hardware.js';
 export { PciFunction } from './hw/pciFunction.js';
 export { Bridge } from './hw/bridge.js';

@@ -20,26 +20,13 @@ import { PciFunction } from './pciFunction.js';
 import { PCI_HEADER_TYPE, PCI_HEADER_TYPE_MFD, PCI_SUBORDINATE_BUS } from './pciRegs.js';
 import type { BridgeSpec, EndpointSpec } from './spec.js';
 import { checkInt } from './spec.js';
+import { checkConfigAccess } from './configAccess.js';
+import { ConfigHandle } from './configHandle.js';
 import type { ConfigBuilder } from './configBuilder.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
-/** Throws the RangeError the API promises for accesses hardware mechanisms cannot produce. */
-export function checkConfigAccess(offset: number, size: number): void {
-  // one cheap test on the hot path ((offset | 0) === offset is an integer test for this range);
-  // the messages are built only once it failed
-  // (typeof first: `offset | 0` on a BigInt would throw a TypeError instead of the RangeError below)
-  if ((size === 4 || size === 2 || size === 1) && typeof offset === 'number' && (offset | 0) === offset && offset >= 0 && offset <= 4096 - size && (offset & (size - 1)) === 0) return;
-  configAccessError(offset, size);
-}
-
-function configAccessError(offset: number, size: number): never {
-  if (typeof offset === 'bigint') throw new RangeError(`config offset ${offset}n is a BigInt; config offsets are numbers 0..4095`);
-  if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new RangeError(`config offset ${offset} is outside 0..4095`);
-  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
-  if ((offset & (size - 1)) !== 0) throw new RangeError(`config access of ${size} bytes at offset ${offset} is misaligned`);
-  throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
-}
+export { checkConfigAccess };
 
 /** Builds the PciFunction object for Hardware.addFunction (same arguments as the PciFunction constructor). */
 export type FunctionFactory<F extends PciFunction = PciFunction> = (
@@ -239,6 +226,16 @@ export class Hardware {
     this.lastBdf = bdf;
     this.lastFn = f;
     return f;
+  }
+
+  /**
+   * The fast path for config access to one function: a handle whose read/write go straight to the
+   * function's registers (hw.configRead's checks, no lookup by address). Throws when nothing is at `bdf`.
+   */
+  handle(bdf: string): ConfigHandle {
+    const f = typeof bdf === 'string' ? this.byBdf.get(bdf.toLowerCase()) : undefined;
+    if (f === undefined) throw new Error(`${String(bdf)}: no function at this address`);
+    return new ConfigHandle(f);
   }
 
   setInterruptSink(sink: InterruptSink): void {
