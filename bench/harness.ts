@@ -1,5 +1,6 @@
-// The benchmark harness: our own sampler on process.hrtime.bigint (bench/harnessCheck.ts shows it
-// reads lower than tinybench at ns scale, where a harness's per-call cost lands on the floor).
+// The benchmark harness: our own sampler on process.cpuUsage and process.hrtime.bigint
+// (bench/harnessCheck.ts shows it reads lower than tinybench at ns scale, where a harness's per-call
+// cost lands on the floor).
 //
 // How a suite is measured:
 // - every case runs a batch of accesses per call (BATCH for the per-access cases), so the cost of
@@ -65,10 +66,12 @@ export interface CaseReport {
   accessesPerOp: number;
   /** median over rounds of the time of one call of fn, in ns */
   nsPerOp: number;
-  /** median over rounds, ns per access */
+  /** median over rounds, CPU ns per access */
   nsPerAccess: number;
   /** the same as nsPerAccess (kept for the suites that print it) */
   medianNsPerAccess: number;
+  /** the wall clock's median (counts time other processes held the CPU) */
+  wallNsPerAccess?: number;
   /** median of the per-round ratios to the floor sampled just before */
   ratioToFloor: number;
   /** median of the per-round ratios to each case in `vs` */
@@ -115,12 +118,22 @@ export function floorCase(): BenchCase {
 
 // ---- sampling ----------------------------------------------------------------------------------
 
-/** ns for `calls` calls of fn. */
+/**
+ * ns of CPU time this process spent on `calls` calls of fn. On a shared machine the wall clock also
+ * counts the time other processes held the CPU (measured here: wall times of one 2.7 ms loop from 2.6
+ * to 31 ms under load, CPU time 2.74-2.87 ms), so samples are CPU time (user + system, µs resolution,
+ * hence samples of milliseconds); the wall time of the last sample is kept in `lastWallNs`.
+ */
 function sample(fn: () => void, calls: number): number {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let k = 0; k < calls; k++) fn();
-  return Number(process.hrtime.bigint() - t0);
+  const t1 = process.hrtime.bigint();
+  const c = process.cpuUsage(c0);
+  lastWallNs = Number(t1 - t0);
+  return (c.user + c.system) * 1000;
 }
+let lastWallNs = 0;
 
 /** Calls per sample so one sample takes about SAMPLE_MS (after a warm-up that lets the JIT settle). */
 function calibrate(fn: () => void): number {
@@ -192,13 +205,15 @@ export async function runSuite(suite: string, cases: BenchCase[]): Promise<Suite
   for (const c of all) for (const v of c.vs ?? []) if (!names.has(v)) throw new Error(`bench ${suite}: '${c.name}' compares with unknown case '${v}'`);
   console.log(`\n== ${suite} (${ROUNDS} rounds, ~${SAMPLE_MS} ms samples)`);
   const calls = all.map((c) => calibrate(c.fn));
-  const times: number[][] = all.map(() => []); // ns per access, per round
+  const times: number[][] = all.map(() => []); // CPU ns per access, per round
+  const walls: number[][] = all.map(() => []); // wall-clock ns per access, per round
   const floorRatios: number[][] = all.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
     for (let i = 0; i < all.length; i++) {
       const f = sample(all[0].fn, calls[0]) / (calls[0] * all[0].accesses);
       const t = i === 0 ? f : sample(all[i].fn, calls[i]) / (calls[i] * all[i].accesses);
       times[i].push(t);
+      walls[i].push(lastWallNs / (calls[i] * all[i].accesses));
       floorRatios[i].push(t / f);
     }
   }
@@ -218,6 +233,7 @@ export async function runSuite(suite: string, cases: BenchCase[]): Promise<Suite
       nsPerAccess: ns,
       medianNsPerAccess: ns,
       ratioToFloor: i === 0 ? 1 : median(floorRatios[i]),
+      wallNsPerAccess: median(walls[i]),
       ratios,
       rmePercent: (100 * (quantile(times[i], 0.75) - quantile(times[i], 0.25))) / ns,
       samples: ROUNDS,

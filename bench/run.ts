@@ -105,6 +105,7 @@ async function child(name: string): Promise<void> {
   const mod = await load();
   const report = await mod.run();
   saveReport(report as SuiteReport & Record<string, unknown>);
+  process.exit(0); // a peer emulator (v86) may leave timers behind
 }
 
 function parseArgs(argv: string[]): { suites: string[]; compareWith: string | null } {

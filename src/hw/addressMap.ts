@@ -45,14 +45,21 @@ function clip(ranges: Window[], windows: Window[]): Window[] {
  * two BARs overlap, the one met first in a depth-first scan by devfn claims the address.
  */
 export class AddressMap {
+  /** the claimed ranges, whole (what decodedRanges() shows) */
   private ranges: Decode[] = [];
+  /**
+   * The dispatch list: the ranges cut at MSI-X table and PBA edges, so the rest of a BAR that holds
+   * them reaches the model directly. Sorted, disjoint; `wholeOf[i]` is the range piece i was cut from.
+   */
+  private pieces: Decode[] = [];
+  private wholeOf: Decode[] = [];
   private starts = new Float64Array(0);
   /**
-   * I/O space only: port -> 1 + index into `ranges` (0 = nothing decodes), so a port access finds its
-   * range in one load. Allocated on the first rebuild that has an I/O range below 0x10000.
+   * I/O space only: port -> 1 + index into `pieces` (0 = nothing decodes), so a port access finds
+   * its range in one load. Allocated on the first rebuild that has an I/O range below 0x10000.
    */
   private portTable: Uint16Array | null = null;
-  /** the last range an MMIO lookup found: accesses come in runs to one BAR */
+  /** the last piece an MMIO lookup found (accesses come in runs to one BAR), and its index */
   private last: Decode | null = null;
 
   constructor(private readonly io = false) {}
@@ -64,7 +71,7 @@ export class AddressMap {
         if (f.powerState !== 0) continue; // D1-D3hot: only config space responds
         for (const { bar, base, size } of f.decodedBars(io)) {
           for (const piece of clip([{ base, end: base + size }], windows)) {
-            for (const free of subtract(piece, claimed)) claimed.push({ ...free, fn: f, bar, barOffset: free.base - base, delta: -base, direct: isDirect(f, bar, free.base - base, free.end - base) });
+            for (const free of subtract(piece, claimed)) claimed.push(decode(f, bar, base, free.base, free.end));
           }
         }
         if (f instanceof Bridge) {
@@ -78,23 +85,31 @@ export class AddressMap {
     claimed.sort((a, b) => a.base - b.base);
     this.clearPortTable();
     this.ranges = claimed;
-    this.starts = Float64Array.from(claimed, (r) => r.base);
+    this.pieces = [];
+    this.wholeOf = [];
+    for (const r of claimed) {
+      for (const p of cut(r)) {
+        this.pieces.push(p);
+        this.wholeOf.push(r);
+      }
+    }
+    this.starts = Float64Array.from(this.pieces, (r) => r.base);
     this.last = null;
     if (io) this.fillPortTable();
   }
 
-  /** Zeroes only what the previous ranges filled (a rebuild follows every BAR sizing write). */
+  /** Zeroes only what the previous pieces filled (a rebuild follows every BAR sizing write). */
   private clearPortTable(): void {
     const t = this.portTable;
     if (t === null) return;
-    for (const r of this.ranges) if (r.base < IO_TABLE_PORTS) t.fill(0, r.base, Math.min(r.end, IO_TABLE_PORTS));
+    for (const r of this.pieces) if (r.base < IO_TABLE_PORTS) t.fill(0, r.base, Math.min(r.end, IO_TABLE_PORTS));
   }
 
   private fillPortTable(): void {
-    const rs = this.ranges;
+    const rs = this.pieces;
     if (rs.length === 0 || rs[0].base >= IO_TABLE_PORTS) return;
     if (rs.length >= 0xffff) {
-      // more ranges than a table entry can name: every lookup takes the sorted search
+      // more pieces than a table entry can name: every lookup takes the sorted search
       this.portTable = null;
       return;
     }
@@ -102,21 +117,29 @@ export class AddressMap {
     for (let i = 0; i < rs.length && rs[i].base < IO_TABLE_PORTS; i++) t.fill(i + 1, rs[i].base, Math.min(rs[i].end, IO_TABLE_PORTS));
   }
 
-  /** The range holding [addr, addr + size), or null (master abort). */
-  lookup(addr: number, size: number): Decode | null {
+  /** Port I/O: the range holding [port, port + size), or null (master abort). */
+  lookupIo(port: number, size: number): Decode | null {
     const t = this.portTable;
-    if (t !== null && addr < IO_TABLE_PORTS) {
-      const k = t[addr];
-      if (k === 0) return null;
-      const r = this.ranges[k - 1];
-      return addr + size <= r.end ? r : null;
-    }
+    if (t === null || port >= IO_TABLE_PORTS) return this.search(port, size);
+    const k = t[port];
+    if (k === 0) return null;
+    const r = this.pieces[k - 1];
+    return port + size <= r.end ? r : this.straddle(k - 1, port, size);
+  }
+
+  /** MMIO: the range holding [addr, addr + size), or null (master abort). */
+  lookupMem(addr: number, size: number): Decode | null {
     const l = this.last;
     if (l !== null && addr >= l.base && addr + size <= l.end) return l;
     return this.search(addr, size);
   }
 
-  /** Binary search of the sorted starts (the ranges are disjoint). */
+  /** Either space, for callers off the hot paths. */
+  lookup(addr: number, size: number): Decode | null {
+    return this.io ? this.lookupIo(addr, size) : this.lookupMem(addr, size);
+  }
+
+  /** Binary search of the sorted starts (the pieces are disjoint). */
   private search(addr: number, size: number): Decode | null {
     const s = this.starts;
     let lo = 0;
@@ -127,15 +150,45 @@ export class AddressMap {
       else hi = mid - 1;
     }
     if (hi < 0) return null;
-    const r = this.ranges[hi];
-    if (addr + size > r.end) return null;
+    const r = this.pieces[hi];
+    if (addr + size > r.end) return this.straddle(hi, addr, size);
     this.last = r;
     return r;
+  }
+
+  /** An access running past the end of piece i: the whole range answers it if it holds it. */
+  private straddle(i: number, addr: number, size: number): Decode | null {
+    if (addr >= this.pieces[i].end) return null;
+    const w = this.wholeOf[i];
+    return addr + size <= w.end ? w : null;
   }
 
   all(): readonly Decode[] {
     return this.ranges;
   }
+}
+
+function decode(fn: PciFunction, bar: number, barBase: number, base: number, end: number): Decode {
+  return { base, end, fn, bar, barOffset: base - barBase, delta: -barBase, direct: isDirect(fn, bar, base - barBase, end - barBase) };
+}
+
+/** A range cut at the MSI-X table and PBA edges inside it (the range itself when none is). */
+function cut(r: Decode): Decode[] {
+  const m = r.fn.msix;
+  if (r.direct || m === null) return [r];
+  const barBase = -r.delta;
+  const edges = new Set<number>([r.base, r.end]);
+  for (const [b, off, len] of [
+    [m.tableBar, m.tableOffset, m.tableBytes],
+    [m.pbaBar, m.pbaOffset, m.pbaBytes],
+  ]) {
+    if (b !== r.bar) continue;
+    for (const e of [barBase + off, barBase + off + len]) if (e > r.base && e < r.end) edges.add(e);
+  }
+  const at = [...edges].sort((a, b) => a - b);
+  const out: Decode[] = [];
+  for (let i = 0; i + 1 < at.length; i++) out.push(decode(r.fn, r.bar, barBase, at[i], at[i + 1]));
+  return out;
 }
 
 function subtract(piece: Window, claimed: Decode[]): Window[] {

@@ -343,7 +343,7 @@ export class Hardware {
       }
     }
     if (this.mapsDirty) this.maps();
-    const r = this.ioMap.lookup(port, size);
+    const r = this.ioMap.lookupIo(port, size);
     if (r === null) return ALL_ONES[size];
     const off = port + r.delta;
     if (r.direct && (off & (size - 1)) === 0) return r.fn.model.barRead(r.fn, r.bar, off, size) >>> 0;
@@ -367,7 +367,7 @@ export class Hardware {
       }
     }
     if (this.mapsDirty) this.maps();
-    const r = this.ioMap.lookup(port, size);
+    const r = this.ioMap.lookupIo(port, size);
     if (r === null) return;
     const off = port + r.delta;
     if (r.direct && (off & (size - 1)) === 0) r.fn.model.barWrite(r.fn, r.bar, off, size, value);
@@ -382,7 +382,7 @@ export class Hardware {
       return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
     }
     if (this.mapsDirty) this.maps();
-    const r = this.memMap.lookup(addr, size);
+    const r = this.memMap.lookupMem(addr, size);
     if (r === null) return ALL_ONES[size];
     const off = addr + r.delta;
     if (r.direct && (off & (size - 1)) === 0) return r.fn.model.barRead(r.fn, r.bar, off, size) >>> 0;
@@ -399,7 +399,7 @@ export class Hardware {
       return;
     }
     if (this.mapsDirty) this.maps();
-    const r = this.memMap.lookup(addr, size);
+    const r = this.memMap.lookupMem(addr, size);
     if (r === null) return;
     const off = addr + r.delta;
     if (r.direct && (off & (size - 1)) === 0) r.fn.model.barWrite(r.fn, r.bar, off, size, value);

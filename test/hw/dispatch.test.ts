@@ -104,7 +104,14 @@ function agree(space: 'io' | 'mem', addr: number, size: 1 | 2 | 4, value?: numbe
 /** Addresses around every decoded range (edges, straddles) plus fixed ones. */
 function probes(space: 'io' | 'mem'): number[] {
   const out = space === 'io' ? [0, 0xc000, 0xfffc, 0xffff, 0x10000] : [0, 0xfe000000, 2 ** 32];
-  for (const r of hw.decodedRanges(space)) out.push(r.base, r.base + 1, r.base + 3, r.end - 4, r.end - 2, r.end - 1, r.end, Math.max(0, r.base - 2));
+  for (const r of hw.decodedRanges(space)) {
+    out.push(r.base, r.base + 1, r.base + 3, r.end - 4, r.end - 2, r.end - 1, r.end, Math.max(0, r.base - 2));
+    // the MSI-X table's and PBA's edges, where the dispatch cuts a BAR
+    const m = r.fn.msix;
+    const barBase = r.base - r.barOffset;
+    if (m !== null && m.tableBar === r.bar) for (const e of [m.tableOffset, m.tableOffset + m.tableBytes]) out.push(barBase + e - 2, barBase + e - 1, barBase + e);
+    if (m !== null && m.pbaBar === r.bar) for (const e of [m.pbaOffset, m.pbaOffset + m.pbaBytes]) out.push(barBase + e - 2, barBase + e - 1, barBase + e);
+  }
   // CF8-CFF belong to the config mechanism and the ECAM window to config space, not to BARs
   return space === 'io' ? out.filter((a) => a + 4 <= 0xcf8 || a >= 0xd00) : out.filter((a) => a + 4 <= hw.ecamBase || a >= hw.ecamBase + hw.ecamSize);
 }
