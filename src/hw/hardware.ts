@@ -336,11 +336,8 @@ export class Hardware {
   ioRead(port: number, size: 1 | 2 | 4): number {
     if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
     if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT) {
-      if (port === CONFIG_ADDRESS_PORT && size === 4) return this.configAddress;
-      if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
-        const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
-        if (t !== null) return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
-      }
+      const v = this.configPortRead(port, size);
+      if (v >= 0) return v;
     }
     if (this.mapsDirty) this.maps();
     const r = this.ioMap.lookupIo(port, size);
@@ -353,25 +350,42 @@ export class Hardware {
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
     if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
     value >>>= 0;
-    if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT) {
-      if (port === CONFIG_ADDRESS_PORT && size === 4) {
-        this.configAddress = (value & CONFIG_ADDRESS_MASK) >>> 0;
-        return;
-      }
-      if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
-        const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
-        if (t !== null) {
-          this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
-          return;
-        }
-      }
-    }
+    if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT && this.configPortWrite(port, size, value)) return;
     if (this.mapsDirty) this.maps();
     const r = this.ioMap.lookupIo(port, size);
     if (r === null) return;
     const off = port + r.delta;
     if (r.direct && (off & (size - 1)) === 0) r.fn.model.barWrite(r.fn, r.bar, off, size, value);
     else this.barAccess(r.fn, r.bar, off, size, value);
+  }
+
+  /**
+   * Configuration mechanism #1 (CF8-CFF): the value read, or -1 when the access is not one the
+   * mechanism claims (it then goes to the I/O BARs). Kept out of ioRead so the BAR path stays small.
+   */
+  private configPortRead(port: number, size: 1 | 2 | 4): number {
+    if (port === CONFIG_ADDRESS_PORT && size === 4) return this.configAddress;
+    if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
+      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
+      if (t !== null) return this.configCycle(t.bus, t.device, t.fn, t.reg, size) >>> 0;
+    }
+    return -1;
+  }
+
+  /** configPortRead's write side: whether the mechanism claimed the access. */
+  private configPortWrite(port: number, size: 1 | 2 | 4, value: number): boolean {
+    if (port === CONFIG_ADDRESS_PORT && size === 4) {
+      this.configAddress = (value & CONFIG_ADDRESS_MASK) >>> 0;
+      return true;
+    }
+    if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
+      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
+      if (t !== null) {
+        this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
+        return true;
+      }
+    }
+    return false;
   }
 
   mmioRead(addr: number, size: 1 | 2 | 4): number {

@@ -3,8 +3,9 @@ import type { PciFunction } from '../pciFunction.js';
 
 const PAGE_SHIFT = 12;
 const PAGE = 1 << PAGE_SHIFT;
-/** BARs up to this many pages get a dense page array; larger ones a Map keyed by page number. */
+/** BARs up to this many pages get a dense page array; pages of larger ones (and beyond a BAR) go in a Map. */
 const DENSE_PAGES = 1 << 16;
+const NO_PAGES: (Page | null)[] = [];
 
 /** One 4 KiB page of BAR memory with the views an aligned access of each size reads through. */
 class Page {
@@ -13,46 +14,38 @@ class Page {
   readonly u32 = new Uint32Array(this.u8.buffer);
 }
 
-/** The pages of one BAR: a dense array indexed by page number, or a Map for a huge BAR. */
-type PageDir = (Page | null)[] | Map<number, Page>;
-
 /**
  * The model behind `addEndpoint`: each memory or I/O BAR is plain device memory (sparse, zero until
  * written), so drivers and tests can see their accesses land. Reset clears it. An aligned access is
  * two array loads and one typed-array load (no Map keyed by a heap number, no byte assembly).
  */
 export class GenericEndpoint implements DeviceModel {
-  /** per BAR index (0-5), created on the BAR's first write */
-  private dirs: (PageDir | null)[] = [null, null, null, null, null, null, null];
+  /** per BAR index (0-6): pages by page number, sized to the BAR on its first write (empty before) */
+  private dense: (Page | null)[][] = [NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES];
+  /** pages the dense arrays do not cover (huge BARs, offsets past a BAR), keyed by bar * 2^32 + page number */
+  private sparse: Map<number, Page> | null = null;
 
-  private page(bar: number, index: number): Page | null | undefined {
-    const d = this.dirs[bar];
-    if (d === null || d === undefined) return null;
-    return Array.isArray(d) ? d[index] : d.get(index);
+  private page(bar: number, offset: number): Page | null | undefined {
+    const d = this.dense[bar];
+    if (d !== undefined && offset >= 0 && offset < d.length * PAGE) return d[offset >>> PAGE_SHIFT];
+    return this.sparse?.get(bar * 2 ** 32 + Math.floor(offset / PAGE));
   }
 
-  private createPage(fn: PciFunction, bar: number, index: number): Page {
-    let d = this.dirs[bar];
-    if (d === null || d === undefined) {
-      const pages = Math.ceil(fn.barSize(bar) / PAGE);
-      d = pages > 0 && pages <= DENSE_PAGES ? new Array<Page | null>(pages).fill(null) : new Map<number, Page>();
-      this.dirs[bar] = d;
-    }
+  private createPage(fn: PciFunction, bar: number, offset: number): Page {
     const p = new Page();
-    if (Array.isArray(d) && index < d.length) d[index] = p;
-    else if (Array.isArray(d)) {
-      // an offset past the BAR's size (a caller beyond the bus): keep it without growing the array
-      const m = new Map<number, Page>();
-      d.forEach((q, i) => q !== null && m.set(i, q));
-      m.set(index, p);
-      this.dirs[bar] = m;
-    } else d.set(index, p);
+    let d = this.dense[bar];
+    if (d === NO_PAGES) {
+      const pages = Math.ceil(fn.barSize(bar) / PAGE);
+      if (pages > 0 && pages <= DENSE_PAGES) d = this.dense[bar] = new Array<Page | null>(pages).fill(null);
+    }
+    if (d !== undefined && offset >= 0 && offset < d.length * PAGE) d[offset >>> PAGE_SHIFT] = p;
+    else (this.sparse ??= new Map()).set(bar * 2 ** 32 + Math.floor(offset / PAGE), p);
     return p;
   }
 
   barRead(_fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4): number {
     if ((offset & (size - 1)) !== 0) return this.readBytes(bar, offset, size);
-    const p = this.page(bar, Math.floor(offset / PAGE));
+    const p = this.page(bar, offset);
     if (p === null || p === undefined) return 0;
     const o = offset & (PAGE - 1);
     if (size === 4) return p.u32[o >> 2];
@@ -65,8 +58,7 @@ export class GenericEndpoint implements DeviceModel {
       for (let i = 0; i < size; i++) this.barWrite(fn, bar, offset + i, 1, (value >>> (8 * i)) & 0xff);
       return;
     }
-    const index = Math.floor(offset / PAGE);
-    const p = this.page(bar, index) ?? this.createPage(fn, bar, index);
+    const p = this.page(bar, offset) ?? this.createPage(fn, bar, offset);
     const o = offset & (PAGE - 1);
     if (size === 4) p.u32[o >> 2] = value;
     else if (size === 2) p.u16[o >> 1] = value;
@@ -77,13 +69,14 @@ export class GenericEndpoint implements DeviceModel {
   private readBytes(bar: number, offset: number, size: number): number {
     let v = 0;
     for (let i = size - 1; i >= 0; i--) {
-      const p = this.page(bar, Math.floor((offset + i) / PAGE));
+      const p = this.page(bar, offset + i);
       v = (v << 8) | (p ? p.u8[(offset + i) & (PAGE - 1)] : 0);
     }
     return v >>> 0;
   }
 
   reset(): void {
-    this.dirs = [null, null, null, null, null, null, null];
+    this.dense = [NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES, NO_PAGES];
+    this.sparse = null;
   }
 }
