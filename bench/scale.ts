@@ -261,7 +261,7 @@ export async function run(): Promise<SuiteReport> {
   goals.push({ suite: SUITE, case: 'scan 256', goal: '256-function scan under 1 ms', measured: small?.error ?? `${(small!.scanMs * 1000).toFixed(0)} µs`, value: small?.scanMs ?? NaN, max: 1, pass: !!small && !small.error && small.scanMs < 1 });
   for (const g of goals) console.log(`  ${g.pass ? 'PASS' : 'MISS'}  ${g.goal}: ${g.measured}`);
 
-  const failed = builds.filter((b) => b.error).map((b) => `${b.functions} functions failed to build.`).join(' ');
+  const failed = builds.filter((b) => b.error).map((b) => `${b.functions} functions: not built (${/timed out[^)]*/.exec(b.error!)?.[0] ?? 'failed'}).`).join(' ');
   mkdirSync(fileURLToPath(new URL('../docs/', import.meta.url)), { recursive: true });
   writeFileSync(PLOT, plot(builds, migrations, `pcisim bench scale, node ${process.version}, ${new Date().toISOString().slice(0, 10)}. ${failed}`));
   console.log(`  wrote ${PLOT}`);
