@@ -59,7 +59,7 @@ export class AddressMap {
    * its range in one load. Allocated on the first rebuild that has an I/O range below 0x10000.
    */
   private portTable: Uint16Array | null = null;
-  /** the last piece an MMIO lookup found (accesses come in runs to one BAR), and its index */
+  /** the last piece a lookup found: a driver's accesses come in runs to one BAR */
   private last: Decode | null = null;
 
   constructor(private readonly io = false) {}
@@ -117,17 +117,21 @@ export class AddressMap {
     for (let i = 0; i < rs.length && rs[i].base < IO_TABLE_PORTS; i++) t.fill(i + 1, rs[i].base, Math.min(rs[i].end, IO_TABLE_PORTS));
   }
 
-  /** Port I/O: the range holding [port, port + size), or null (master abort). */
+  /** Port I/O: the range holding [port, port + size), or null (master abort): the last hit, else the port table. */
   lookupIo(port: number, size: number): Decode | null {
+    const l = this.last;
+    if (l !== null && port >= l.base && port + size <= l.end) return l;
     const t = this.portTable;
     if (t === null || port >= IO_TABLE_PORTS) return this.search(port, size);
     const k = t[port];
     if (k === 0) return null;
     const r = this.pieces[k - 1];
-    return port + size <= r.end ? r : this.straddle(k - 1, port, size);
+    if (port + size > r.end) return this.straddle(k - 1, port, size);
+    this.last = r;
+    return r;
   }
 
-  /** MMIO: the range holding [addr, addr + size), or null (master abort). */
+  /** MMIO: the range holding [addr, addr + size), or null (master abort): the last hit, else a binary search. */
   lookupMem(addr: number, size: number): Decode | null {
     const l = this.last;
     if (l !== null && addr >= l.base && addr + size <= l.end) return l;
