@@ -8,6 +8,8 @@ import { BATCH, check, hex, runSuite, sink } from './harness.js';
 
 export const SUITE = 'configAccess';
 export const CONFIG_READ_CASE = 'hw.configRead dword';
+export const RAW_READ_CASE = 'raw.cfgRead (one JS->wasm call per read)';
+export const HANDLE_READ_CASE = 'hw.handle(bdf).read dword (config by handle)';
 
 /** Dword registers the read cases cycle through: the 64-byte type 0 header. */
 const READ_REGS = 16;
@@ -37,6 +39,7 @@ export async function run(): Promise<SuiteReport> {
   const f = hw.addEndpoint(BDF, spec);
   const f2 = hw.addEndpoint(BDF2, { ...spec, deviceId: 0x10d4 });
   const slot = f.slot;
+  const handle = hw.handle(BDF);
   const bus = 1;
   const dev = 0;
   const fn = 0;
@@ -56,7 +59,7 @@ export async function run(): Promise<SuiteReport> {
   for (let r = 0; r < READ_REGS; r++) {
     const off = r << 2;
     const want = hw.configRead(BDF, off, 4);
-    check(f.configRead(off, 4) === want, `TS view read at ${hex(off)}`);
+    check(f.configRead(off, 4) === want && handle.read(off, 4) === want, `TS view and handle read at ${hex(off)}`);
     check(raw.cfgRead(slot, off, 4) >>> 0 === want, `raw.cfgRead at ${hex(off)}`);
     check(hw.configCycle(bus, dev, fn, off, 4) === want, `configCycle at ${hex(off)}`);
     check(hw.mmioRead(ecam[r], 4) === want, `ECAM read at ${hex(off)}`);
@@ -83,7 +86,7 @@ export async function run(): Promise<SuiteReport> {
 
   const cases: BenchCase[] = [
     {
-      name: 'raw.cfgRead (one JS->wasm call per read)',
+      name: RAW_READ_CASE,
       accesses: BATCH,
       op: 'batch',
       fn: () => {
@@ -114,9 +117,25 @@ export async function run(): Promise<SuiteReport> {
       },
     },
     {
+      name: HANDLE_READ_CASE,
+      accesses: BATCH,
+      op: 'batch',
+      vs: [RAW_READ_CASE],
+      goals: [
+        { text: 'config dword read by handle within 2x of the JS->wasm call + load floor (raw.cfgRead)', vs: RAW_READ_CASE, max: 2 },
+        { text: 'config dword read by handle within 3x of the typed-array floor', vs: 'floor', max: 3 },
+      ],
+      fn: () => {
+        let acc = 0;
+        for (let i = 0; i < BATCH; i++) acc = (acc + handle.read((i & (READ_REGS - 1)) << 2, 4)) | 0;
+        sink.value ^= acc;
+      },
+    },
+    {
       name: CONFIG_READ_CASE,
       accesses: BATCH,
       op: 'batch',
+      goals: [{ text: 'hw.configRead dword within 3x of the typed-array floor', vs: 'floor', max: 3 }],
       fn: () => {
         let acc = 0;
         for (let i = 0; i < BATCH; i++) acc = (acc + hw.configRead(BDF, (i & (READ_REGS - 1)) << 2, 4)) | 0;

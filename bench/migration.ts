@@ -211,6 +211,7 @@ export async function run(): Promise<SuiteReport> {
       name: ARC_CASE,
       accesses: 2 * ROUND_TRIPS,
       op: 'batch',
+      goals: [{ text: 'one migration arc under 1 µs', max: 1000 }],
       fn: () => {
         for (let i = 0; i < ROUND_TRIPS; i++) {
           arcs.file.ioctl(VFIO.DEVICE_FEATURE, p2p);
@@ -222,6 +223,8 @@ export async function run(): Promise<SuiteReport> {
       name: STOP_COPY_CASE,
       accesses: 1,
       op: 'stream',
+      // 1 GB/s is one byte per ns
+      goals: [{ text: `STOP_COPY stream of ${streamBytes} bytes at 1 GB/s or more (time per stream at most its size in ns)`, max: streamBytes, perOp: true }],
       fn: () => {
         const fd = setState(src, MigState.STOP_COPY);
         sink.value ^= drain(src, fd);

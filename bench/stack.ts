@@ -132,7 +132,7 @@ export async function run(): Promise<SuiteReport> {
   const sd = Math.sqrt(times.reduce((a, b) => a + (b - mean) ** 2, 0) / times.length);
   const downtime: CaseReport = {
     suite: SUITE, name: DOWNTIME_CASE, op: 'migration', accessesPerOp: 1, nsPerOp: mean, nsPerAccess: mean, medianNsPerAccess: median,
-    ratioToFloor: mean / report.floorNsPerAccess, rmePercent: (100 * sd) / Math.sqrt(times.length) / mean, samples: times.length, isFloor: false,
+    ratioToFloor: mean / report.floorNsPerAccess, ratios: {}, rmePercent: (100 * sd) / Math.sqrt(times.length) / mean, samples: times.length, isFloor: false,
   };
   report.cases.push(downtime);
   const last = runs[runs.length - 1];

@@ -149,7 +149,7 @@ export async function run(): Promise<SuiteReport> {
   check(pf2.member(2)!.stats.rxDropped === 0, 'no receive drops');
 
   const cases: BenchCase[] = [
-    { name: VF_UPLINK_64_CASE, accesses: QUEUE, op: 'batch', fn: () => small.round() },
+    { name: VF_UPLINK_64_CASE, accesses: QUEUE, op: 'batch', fn: () => small.round(), goals: [{ text: 'at least 1 million 64-byte frames per second VF -> uplink (1 µs a frame)', max: 1000 }] },
     {
       name: 'VF -> uplink, 64-byte frames, receiver keeps a copy',
       accesses: QUEUE,

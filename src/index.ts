@@ -2,6 +2,7 @@
 export { createEmulator } from './emulator.js';
 export type { Emulator, EmulatorOptions } from './emulator.js';
 export { Hardware, checkConfigAccess } from './hw/hardware.js';
+export { ConfigHandle } from './hw/configHandle.js';
 export type { HardwareOptions } from './hw/hardware.js';
 export { PciFunction } from './hw/pciFunction.js';
 export { Bridge } from './hw/bridge.js';
@@ -47,6 +48,7 @@ export { VfioPciCoreDevice } from './host/vfio/pciCore/vfioPciCoreDevice.js';
 export * as vfioPciCore from './host/vfio/pciCore/vfioPciCore.js';
 export type { VfioDeviceOps, VfioMigrationOps, VfioLogOps, MmapArea } from './host/vfio/vfioDeviceOps.js';
 export type { VfioDeviceFile } from './host/vfio/deviceFile.js';
+export { regionOffset } from './host/vfio/deviceFile.js';
 export type { DataStream, DataStreamFile } from './host/vfio/dataStream.js';
 export { Eventfd } from './host/fileTable.js';
 export { IommufdCtx } from './host/vfio/iommufd.js';

@@ -21,24 +21,13 @@ import { PCI_HEADER_TYPE, PCI_HEADER_TYPE_MFD, PCI_SUBORDINATE_BUS } from './pci
 import type { BridgeSpec, ConfigImageSpec, EndpointSpec } from './spec.js';
 import { isConfigImageSpec, prepareConfigImage } from './configImageBuild.js';
 import { checkInt } from './spec.js';
+import { checkConfigAccess } from './configAccess.js';
+import { ConfigHandle } from './configHandle.js';
 import type { ConfigBuilder } from './configBuilder.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
-/** Throws the RangeError the API promises for accesses hardware mechanisms cannot produce. */
-export function checkConfigAccess(offset: number, size: number): void {
-  // one cheap test on the hot path ((offset | 0) === offset is an integer test for this range);
-  // the messages are built only once it failed
-  if ((size === 4 || size === 2 || size === 1) && (offset | 0) === offset && offset >= 0 && offset <= 4096 - size && (offset & (size - 1)) === 0) return;
-  configAccessError(offset, size);
-}
-
-function configAccessError(offset: number, size: number): never {
-  if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new RangeError(`config offset ${offset} is outside 0..4095`);
-  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
-  if ((offset & (size - 1)) !== 0) throw new RangeError(`config access of ${size} bytes at offset ${offset} is misaligned`);
-  throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
-}
+export { checkConfigAccess };
 
 /** Builds the PciFunction object for Hardware.addFunction (same arguments as the PciFunction constructor). */
 export type FunctionFactory<F extends PciFunction = PciFunction> = (
@@ -77,8 +66,8 @@ export class Hardware {
   private lastBdf = '';
   private lastFn: PciFunction | undefined;
   private configAddress = 0;
-  private readonly memMap = new AddressMap();
-  private readonly ioMap = new AddressMap();
+  private readonly memMap = new AddressMap(false);
+  private readonly ioMap = new AddressMap(true);
   private mapsDirty = true;
   private busRoutes: Map<number, PciBus | null> | null = null;
 
@@ -244,6 +233,16 @@ export class Hardware {
     return f;
   }
 
+  /**
+   * The fast path for config access to one function: a handle whose read/write go straight to the
+   * function's registers (hw.configRead's checks, no lookup by address). Throws when nothing is at `bdf`.
+   */
+  handle(bdf: string): ConfigHandle {
+    const f = typeof bdf === 'string' ? this.byBdf.get(bdf.toLowerCase()) : undefined;
+    if (f === undefined) throw new Error(`${String(bdf)}: no function at this address`);
+    return new ConfigHandle(f);
+  }
+
   setInterruptSink(sink: InterruptSink): void {
     this.interrupts = sink;
   }
@@ -324,8 +323,9 @@ export class Hardware {
 
   private maps(): void {
     if (!this.mapsDirty) return;
-    this.memMap.rebuild(this.root, false);
-    this.ioMap.rebuild(this.root, true);
+    // the maps are also the dispatch tables port I/O and MMIO go through (addressMap.ts)
+    this.memMap.rebuild(this.root);
+    this.ioMap.rebuild(this.root);
     this.mapsDirty = false;
   }
 
@@ -334,53 +334,82 @@ export class Hardware {
     return (space === 'mem' ? this.memMap : this.ioMap).all();
   }
 
+  // The four accesses below are the hot paths of a guest's drivers: one inline test of the access,
+  // one range test for the config mechanism's ports (CF8-CFF) or the ECAM window, then the address
+  // map's dispatch (a flat port table for I/O, the last-hit range for MMIO) and the model's handler.
+
   ioRead(port: number, size: 1 | 2 | 4): number {
-    checkAccess(port, size, 2 ** 32);
-    if (port === CONFIG_ADDRESS_PORT && size === 4) return this.configAddress;
-    if (port >= CONFIG_DATA_PORT && port < CONFIG_DATA_PORT + 4 && port + size <= CONFIG_DATA_PORT + 4) {
-      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
-      if (t !== null) return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
+    if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
+    if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT) {
+      const v = this.configPortRead(port, size);
+      if (v >= 0) return v;
     }
-    this.maps();
-    const r = this.ioMap.lookup(port, size);
+    if (this.mapsDirty) this.maps();
+    const r = this.ioMap.lookupIo(port, size);
     if (r === null) return ALL_ONES[size];
-    return this.barAccess(r.fn, r.bar, r.barOffset + (port - r.base), size);
+    const off = port + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) return r.fn.model.barRead(r.fn, r.bar, off, size) >>> 0;
+    return this.barAccess(r.fn, r.bar, off, size);
   }
 
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
-    checkAccess(port, size, 2 ** 32);
+    if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
     value >>>= 0;
+    if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT && this.configPortWrite(port, size, value)) return;
+    if (this.mapsDirty) this.maps();
+    const r = this.ioMap.lookupIo(port, size);
+    if (r === null) return;
+    const off = port + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) r.fn.model.barWrite(r.fn, r.bar, off, size, value);
+    else this.barAccess(r.fn, r.bar, off, size, value);
+  }
+
+  /**
+   * Configuration mechanism #1 (CF8-CFF): the value read, or -1 when the access is not one the
+   * mechanism claims (it then goes to the I/O BARs). Kept out of ioRead so the BAR path stays small.
+   */
+  private configPortRead(port: number, size: 1 | 2 | 4): number {
+    if (port === CONFIG_ADDRESS_PORT && size === 4) return this.configAddress;
+    if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
+      const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
+      if (t !== null) return this.configCycle(t.bus, t.device, t.fn, t.reg, size) >>> 0;
+    }
+    return -1;
+  }
+
+  /** configPortRead's write side: whether the mechanism claimed the access. */
+  private configPortWrite(port: number, size: 1 | 2 | 4, value: number): boolean {
     if (port === CONFIG_ADDRESS_PORT && size === 4) {
       this.configAddress = (value & CONFIG_ADDRESS_MASK) >>> 0;
-      return;
+      return true;
     }
-    if (port >= CONFIG_DATA_PORT && port < CONFIG_DATA_PORT + 4 && port + size <= CONFIG_DATA_PORT + 4) {
+    if (port >= CONFIG_DATA_PORT && port + size <= CONFIG_DATA_PORT + 4) {
       const t = decodeCf8(this.configAddress, port - CONFIG_DATA_PORT);
       if (t !== null) {
         this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
-        return;
+        return true;
       }
     }
-    this.maps();
-    const r = this.ioMap.lookup(port, size);
-    if (r !== null) this.barAccess(r.fn, r.bar, r.barOffset + (port - r.base), size, value);
+    return false;
   }
 
   mmioRead(addr: number, size: 1 | 2 | 4): number {
-    checkAccess(addr, size, 2 ** 64);
+    if (!((size === 4 || size === 2 || size === 1) && typeof addr === 'number' && addr >= 0 && addr <= 2 ** 64 - size && Math.floor(addr) === addr)) checkAccess(addr, size, 2 ** 64);
     const e = addr - this.ecamBase;
     if (e >= 0 && e < this.ecamSize) {
       const t = decodeEcam(e);
       return this.configCycle(t.bus, t.device, t.fn, t.reg, size);
     }
-    this.maps();
-    const r = this.memMap.lookup(addr, size);
+    if (this.mapsDirty) this.maps();
+    const r = this.memMap.lookupMem(addr, size);
     if (r === null) return ALL_ONES[size];
-    return this.barAccess(r.fn, r.bar, r.barOffset + (addr - r.base), size);
+    const off = addr + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) return r.fn.model.barRead(r.fn, r.bar, off, size) >>> 0;
+    return this.barAccess(r.fn, r.bar, off, size);
   }
 
   mmioWrite(addr: number, size: 1 | 2 | 4, value: number): void {
-    checkAccess(addr, size, 2 ** 64);
+    if (!((size === 4 || size === 2 || size === 1) && typeof addr === 'number' && addr >= 0 && addr <= 2 ** 64 - size && Math.floor(addr) === addr)) checkAccess(addr, size, 2 ** 64);
     value >>>= 0;
     const e = addr - this.ecamBase;
     if (e >= 0 && e < this.ecamSize) {
@@ -388,9 +417,12 @@ export class Hardware {
       this.configCycle(t.bus, t.device, t.fn, t.reg, size, value);
       return;
     }
-    this.maps();
-    const r = this.memMap.lookup(addr, size);
-    if (r !== null) this.barAccess(r.fn, r.bar, r.barOffset + (addr - r.base), size, value);
+    if (this.mapsDirty) this.maps();
+    const r = this.memMap.lookupMem(addr, size);
+    if (r === null) return;
+    const off = addr + r.delta;
+    if (r.direct && (off & (size - 1)) === 0) r.fn.model.barWrite(r.fn, r.bar, off, size, value);
+    else this.barAccess(r.fn, r.bar, off, size, value);
   }
 
   /** Hands an access to the BAR; a misaligned one goes byte by byte, as a bus would split it. */

@@ -2,6 +2,8 @@ import type { VfioDeviceFile } from '../host/vfio/deviceFile.js';
 import type { VmmLog } from './vmmLog.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
+/** the bytes an access of each size carries (the file takes at most 32-bit integers) */
+const SIZE_MASK = [0, 0xff, 0xffff, 0, 0xffffffff];
 const PAGE = 4096;
 /** Offsets below this get a cached bigint file offset (registers live at the start of a BAR). */
 const CACHED_BYTES = 0x10000;
@@ -37,8 +39,6 @@ export class BarRegion {
   directAccesses = 0;
   trappedAccesses = 0;
   private readonly cache: bigint[] = [];
-  private readonly readInto: ((offset: bigint, buf: Uint8Array) => number) | null;
-  private readonly rbuf = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(2), new Uint8Array(0), new Uint8Array(4)];
 
   constructor(
     private readonly file: VfioDeviceFile,
@@ -49,7 +49,6 @@ export class BarRegion {
     private readonly name: string,
   ) {
     this.direct = subtractPages(desc.mmap, trapped);
-    this.readInto = typeof file.readInto === 'function' ? file.readInto : null;
   }
 
   get size(): number {
@@ -78,22 +77,12 @@ export class BarRegion {
       this.trappedAccesses++;
       if (off < 0 || off + size > this.desc.size) return ALL_ONES[size];
     }
-    let b: Uint8Array;
     try {
-      if (this.readInto !== null) {
-        b = this.rbuf[size];
-        if (this.readInto.call(this.file, this.fileOffset(off), b) !== size) return ALL_ONES[size];
-      } else {
-        b = this.file.read(this.fileOffset(off), size);
-        if (b.length < size) return ALL_ONES[size];
-      }
+      return this.file.readValue(this.fileOffset(off), size);
     } catch (e) {
       this.failed('read', e);
       return ALL_ONES[size];
     }
-    if (size === 4) return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
-    if (size === 2) return b[0] | (b[1] << 8);
-    return b[0];
   }
 
   write(off: number, size: 1 | 2 | 4, value: number): void {
@@ -103,17 +92,8 @@ export class BarRegion {
       this.trappedAccesses++;
       if (off < 0 || off + size > this.desc.size) return;
     }
-    const b = new Uint8Array(size);
-    b[0] = value;
-    if (size > 1) {
-      b[1] = value >>> 8;
-      if (size > 2) {
-        b[2] = value >>> 16;
-        b[3] = value >>> 24;
-      }
-    }
     try {
-      this.file.write(this.fileOffset(off), b);
+      this.file.writeValue(this.fileOffset(off), size, value & SIZE_MASK[size]);
     } catch (e) {
       this.failed('write', e);
     }

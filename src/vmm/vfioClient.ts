@@ -11,6 +11,7 @@ import type { IrqSetData } from '../host/vfio/uapi/irqSet.js';
 import { decodeInfoCapChain } from '../host/vfio/uapi/infoCap.js';
 import type { FoundInfoCap } from '../host/vfio/uapi/infoCap.js';
 import { buildDeviceFeature } from '../host/vfio/uapi/deviceFeature.js';
+import { regionOffset } from '../host/vfio/deviceFile.js';
 
 /**
  * Typed calls over a vfio device file, as a VMM's vfio helpers make them. The byte-level ioctl stays
@@ -85,7 +86,4 @@ export class VfioClient {
   }
 }
 
-/** VFIO_PCI_INDEX_TO_OFFSET(index) + offset as the bigint the device file takes. */
-export function regionOffset(index: number, offset: number): bigint {
-  return (BigInt(index) << 40n) | BigInt(offset);
-}
+export { regionOffset };

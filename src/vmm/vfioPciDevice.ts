@@ -26,6 +26,8 @@ import type { VmmLog } from './vmmLog.js';
 import type { VmmDeviceState } from './vmmDeviceState.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
+/** the bytes an access of each size carries (the file takes at most 32-bit integers) */
+const SIZE_MASK = [0, 0xff, 0xffff, 0, 0xffffffff];
 
 /** What an assigned device needs from its VMM. */
 export interface VmmContext {
@@ -67,9 +69,6 @@ export class VfioPciDevice implements IrqHost {
   resets = 0;
   private readonly cfgBase: bigint;
   private readonly cfgOffsets: bigint[] = new Array<bigint>(4096);
-  /** pread into reused buffers where the file offers it (no allocation per config read) */
-  private readonly readInto: ((offset: bigint, buf: Uint8Array) => number) | null;
-  private readonly rbuf = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(2), new Uint8Array(0), new Uint8Array(4)];
   /** the emulated bits at power-on, restored by a reset */
   private readonly powerOn: Uint8Array;
   private fn_: PassthroughFunction | null = null;
@@ -81,7 +80,6 @@ export class VfioPciDevice implements IrqHost {
     readonly guestBdf: string,
   ) {
     this.client = new VfioClient(file);
-    this.readInto = typeof file.readInto === 'function' ? file.readInto : null;
     this.info = this.client.getInfo();
     if ((this.info.flags & VFIO.DEVICE_FLAGS_PCI) === 0) throw new Error(`${guestBdf}: the vfio device is not a PCI device`);
     const cfg = this.client.getRegionInfo(VFIO.PCI_CONFIG_REGION_INDEX);
@@ -205,28 +203,17 @@ export class VfioPciDevice implements IrqHost {
 
   /** The device's value, through the config region (all-ones if the file refuses). */
   physRead(off: number, size: 1 | 2 | 4): number {
-    let b: Uint8Array;
     try {
-      if (this.readInto !== null) {
-        b = this.rbuf[size];
-        if (this.readInto.call(this.file, this.cfgOffset(off), b) !== size) return ALL_ONES[size];
-      } else {
-        b = this.file.read(this.cfgOffset(off), size);
-      }
+      return this.file.readValue(this.cfgOffset(off), size);
     } catch (e) {
       this.fileError('config read', e);
       return ALL_ONES[size];
     }
-    if (size === 4) return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
-    if (size === 2) return b[0] | (b[1] << 8);
-    return b[0];
   }
 
   physWrite(off: number, size: 1 | 2 | 4, value: number): void {
-    const b = new Uint8Array(size);
-    for (let i = 0; i < size; i++) b[i] = value >>> (8 * i);
     try {
-      this.file.write(this.cfgOffset(off), b);
+      this.file.writeValue(this.cfgOffset(off), size, value & SIZE_MASK[size]);
     } catch (e) {
       this.fileError('config write', e);
     }

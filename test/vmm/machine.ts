@@ -97,6 +97,9 @@ export function recordingFile(file: VfioDeviceFile, log: FileLog): VfioDeviceFil
     ioctl: (req, arg) => (log.ioctls.push(req), file.ioctl(req, arg)),
     read: (o, len) => (log.reads.push([...split(o), len]), file.read(o, len)),
     write: (o, data) => (log.writes.push([...split(o), data.length, data.subarray(0, 4).reduceRight((v, b) => v * 256 + b, 0)]), file.write(o, data)),
+    readInto: (o, buf) => (log.reads.push([...split(o), buf.length]), file.readInto(o, buf)),
+    readValue: (o, size) => (log.reads.push([...split(o), size]), file.readValue(o, size)),
+    writeValue: (o, size, value) => (log.writes.push([...split(o), size, size === 4 ? value >>> 0 : value & (size === 2 ? 0xffff : 0xff)]), file.writeValue(o, size, value)),
     close: () => file.close(),
   };
 }

@@ -5,14 +5,38 @@ import type { HostFile } from '../fileTable.js';
 import type { IommufdCtx } from './iommufd.js';
 import { vfioDeviceClose, vfioDeviceFeature, vfioDeviceOpen } from './vfioMain.js';
 
-/** A vfio device file as a VMM holds it (API.md). */
+/**
+ * A vfio device file as a VMM holds it (API.md). Offsets are `regionOffset(index, offset)`
+ * (= BigInt(index) << 40n | offset, VFIO_PCI_INDEX_TO_OFFSET); a plain number is accepted too
+ * (index * 2**40 + offset, no BigInt arithmetic on hot paths) when it is a safe integer: a number
+ * that cannot be a file offset (fractional, negative, NaN, or 2**53 and above, where adjacent offsets
+ * are no longer distinct) is EINVAL, never rounded into some other region's offset.
+ */
 export interface VfioDeviceFile {
   ioctl(request: number, arg: Uint8Array): number;
   read(offset: bigint, length: number): Uint8Array;
   /** pread into a caller's buffer: no allocation per access; returns the bytes read */
-  readInto?(offset: bigint, buf: Uint8Array): number;
+  readInto(offset: bigint, buf: Uint8Array): number;
+  /**
+   * A little-endian register read of 1, 2 or 4 bytes returned as an unsigned number: read()'s checks
+   * and errno, no buffer. A read the region cuts short (it runs past the end) is EINVAL.
+   */
+  readValue(offset: bigint, size: 1 | 2 | 4): number;
+  /**
+   * The low `size` bytes of `value` (an integer, -2**31 .. 2**32-1) written little-endian: write()'s
+   * checks and errno; a write the region cuts short is EINVAL.
+   */
+  writeValue(offset: bigint, size: 1 | 2 | 4, value: number): void;
   write(offset: bigint, data: Uint8Array): number;
   close(): void;
+}
+
+/** The device file offset of `offset` in region `index` (VFIO_PCI_INDEX_TO_OFFSET): BigInt(index) << 40n | offset. */
+export function regionOffset(index: number, offset: number | bigint = 0): bigint {
+  if (!Number.isInteger(index) || index < 0 || index >= 2 ** 24) throw new RangeError(`region index ${String(index)} is not 0..2^24-1`);
+  const off = typeof offset === 'bigint' ? offset : Number.isSafeInteger(offset) ? BigInt(offset) : -1n;
+  if (off < 0n || off >= 1n << 40n) throw new RangeError(`region offset ${String(offset)} is not 0..2^40-1`);
+  return (BigInt(index) << 40n) | off;
 }
 
 /**
@@ -25,14 +49,20 @@ function asVfioError(e: unknown, what: string): VfioError {
   return new VfioError('EIO', `${what}: internal error: ${msg}`);
 }
 
-/**
- * The open file of a vfio device (vfio_device_fops). Region offsets are
- * `BigInt(index) << 40n | offset`; a number (index * 2**40 + offset) is accepted too, which saves the
- * BigInt arithmetic on hot paths.
- */
+/** The open file of a vfio device (vfio_device_fops); offsets as VfioDeviceFile says. */
 export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   private closed = false;
   fd = -1;
+  /** readValue/writeValue's buffer, per file (a driver may reach another file while it runs), by size */
+  private readonly value32 = new Uint32Array(1);
+  private readonly value16 = new Uint16Array(this.value32.buffer, 0, 1);
+  private readonly value: Uint8Array[] = [
+    new Uint8Array(0),
+    new Uint8Array(this.value32.buffer, 0, 1),
+    new Uint8Array(this.value32.buffer, 0, 2),
+    new Uint8Array(0),
+    new Uint8Array(this.value32.buffer, 0, 4),
+  ];
 
   constructor(
     readonly vdev: VfioDevice,
@@ -98,6 +128,41 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
     }
   }
 
+  readValue(offset: bigint, size: 1 | 2 | 4): number {
+    this.live('read');
+    try {
+      const op = this.vdev.ops.read;
+      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no read op`);
+      checkOffset(offset);
+      const b = this.value[size];
+      if (b === undefined || (size !== 1 && size !== 2 && size !== 4)) throw new VfioError('EINVAL', `register read of ${String(size)} bytes: sizes are 1, 2 or 4`);
+      const n = op(this.vdev, offset, b);
+      if (n !== size) throw new VfioError('EINVAL', `register read of ${size} bytes at ${String(offset)} got ${n}: it runs past the end of the region`);
+      return size === 4 ? this.value32[0] : size === 2 ? this.value16[0] : b[0];
+    } catch (e) {
+      throw asVfioError(e, 'read');
+    }
+  }
+
+  writeValue(offset: bigint, size: 1 | 2 | 4, value: number): void {
+    this.live('write');
+    try {
+      const op = this.vdev.ops.write;
+      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no write op`);
+      checkOffset(offset);
+      const b = this.value[size];
+      if (b === undefined || (size !== 1 && size !== 2 && size !== 4)) throw new VfioError('EINVAL', `register write of ${String(size)} bytes: sizes are 1, 2 or 4`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < -(2 ** 31) || value > 0xffffffff) {
+        throw new VfioError('EINVAL', `register write value ${String(value)} is not an integer of at most 32 bits`);
+      }
+      this.value32[0] = value;
+      const n = op(this.vdev, offset, b);
+      if (n !== size) throw new VfioError('EINVAL', `register write of ${size} bytes at ${String(offset)} took ${n}: it runs past the end of the region`);
+    } catch (e) {
+      throw asVfioError(e, 'write');
+    }
+  }
+
   write(offset: bigint, data: Uint8Array): number {
     this.live('write');
     try {
@@ -143,7 +208,8 @@ function checkOffset(offset: bigint | number): void {
     // lowered to machine code by the optimizing compiler
     if (BigInt.asUintN(64, offset) !== offset) throw new VfioError('EINVAL', `offset ${offset} is out of range`);
   } else if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new VfioError('EINVAL', `offset ${String(offset)} is not a file offset`);
+    // above 2**53 a number no longer names one offset (2**53 + 1 rounds to 2**53): refused, not rounded
+    throw new VfioError('EINVAL', `offset ${String(offset)} is not a file offset (numbers must be safe integers; use regionOffset() for a bigint)`);
   }
 }
 
