@@ -286,7 +286,7 @@ export class SavingStream implements DataStreamFile {
     this.closed = true;
     this.queue = [];
     this.head = 0;
-    if (this.fd >= 0) this.files.release(this.fd);
+    if (this.fd >= 0) this.files.release(this.fd, this);
   }
 }
 
