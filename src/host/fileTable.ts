@@ -22,7 +22,7 @@ export class FileTable {
   /** every number below this one is taken (Linux's files->next_fd) */
   private nextFree = FIRST_FD;
 
-  install(file: HostFile, kind: FileKind = 'stream'): number {
+  install(file: HostFile, kind: FileKind): number {
     let n = this.nextFree;
     while (this.files.has(n)) n++;
     this.files.set(n, { file, kind });

@@ -46,7 +46,7 @@ describe('DEVICE_GET_IRQ_INFO', () => {
         bars: [{ kind: 'mem32', size: 0x10000 }],
         capabilities: [{ id: 'msix', vectors, tableBar: 0, tableOffset: 0, pbaBar: 0, pbaOffset: 0x8000 }],
       });
-      expect(c.getIrqInfo(VFIO.PCI_MSIX_IRQ_INDEX)).toEqual({ argsz: 16, index: 2, count: vectors, flags: EVENTFD });
+      expect(c.getIrqInfo(VFIO.PCI_MSIX_IRQ_INDEX)).toEqual({ argsz: 16, index: 2, count: vectors, flags: EVENTFD | NORESIZE });
     }
   });
 

@@ -306,6 +306,11 @@ export class VfioPciIrqs {
    * enabled the interrupt type disables it again (vfio_pci_set_msi_trigger).
    */
   private msiSetBlock(start: number, fds: number[], enabling: boolean): void {
+    // Linux 6.1: a block outside the vectors enabled (num_ctx) is refused before any change; only
+    // dynamic MSI-X (6.5+) may reach past them
+    if ((this.type === 'msi' || !this.vdev.hasDynMsix) && (start >= this.msiNvec || start + fds.length > this.msiNvec)) {
+      throw new VfioError('EINVAL', `vectors [${start}, ${start + fds.length}) are outside the ${this.msiNvec} enabled`);
+    }
     let v = start;
     try {
       for (let i = 0; i < fds.length; i++, v++) this.setVectorSignal(v, fds[i]);
