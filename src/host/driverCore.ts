@@ -266,15 +266,23 @@ export class DriverCore {
    * when driver_override names it), EBUSY when the device already has a driver, else whatever errno
    * the driver's probe fails with.
    *
-   * Without a name: what user space does to hand a device to vfio: the best `vfio_pci:` alias match
-   * (see the class comment; ENODEV when none matches), written to driver_override, then a probe of
-   * that driver. EBUSY first if the device has a driver (user space unbinds it; this does not). The
-   * driver_override stays set afterwards, as it does for user space, even if the probe fails.
+   * Without a name: with a driver_override the user set, that driver and no other (the kernel's
+   * driver core lets only it bind: drivers_probe picks it, and ENODEV when no driver of that name is
+   * registered); the override is kept as the user wrote it. Without an override, what user space
+   * does to hand a device to vfio: the best `vfio_pci:` alias match (see the class comment; ENODEV
+   * when none matches), written to driver_override, then a probe of that driver. EBUSY first if the
+   * device has a driver (user space unbinds it; this does not). The driver_override stays set
+   * afterwards, as it does for user space, even if the probe fails.
    */
   bind(dev: HostPciDev, name?: string | null): string {
     this.checkPresent(dev);
     if (name === undefined || name === null) {
       if (dev.driver !== null) throw new VfioError('EBUSY', `${dev.bdf} is already bound to ${dev.driver.name}`);
+      if (dev.driverOverride !== null) {
+        const chosen = this.driver(dev.driverOverride);
+        if (chosen === undefined) throw new VfioError('ENODEV', `${dev.bdf}: driver_override is '${dev.driverOverride}' and no PCI driver of that name is registered`);
+        return this.bindNamed(dev, chosen);
+      }
       const best = this.bestVfioDriver(dev);
       if (best === null) throw new VfioError('ENODEV', `${dev.bdf}: no vfio_pci: alias matches vfio_${modaliasOf(dev.id)}`);
       this.driverOverride(dev, best.name);

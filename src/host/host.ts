@@ -12,7 +12,8 @@ import { VfioError } from './vfio/vfioError.js';
 import { VfioCore } from './vfio/vfioCore.js';
 import type { OpenOptions } from './vfio/vfioCore.js';
 import type { VfioDeviceFile } from './vfio/deviceFile.js';
-import type { DataStream, DataStreamFile } from './vfio/dataStream.js';
+import type { DataStreamFile } from './vfio/dataStream.js';
+import type { IommufdCtx } from './vfio/iommufd.js';
 import type { Eventfd } from './fileTable.js';
 import { genericVfioPciDriver } from './vfio/vfioPciDriver.js';
 import { dmaeVfioPciDriver } from './variants/dmaEngine/dmaeVfioPciDriver.js';
@@ -140,17 +141,23 @@ export class Host {
     return this.vfio.open(this.sysfsDevice(bdf), options);
   }
 
-  /** A new eventfd in the host's file table; pass its `fd` in SET_IRQS and similar structs. */
-  eventfd(): Eventfd {
-    return this.vfio.eventfd();
+  /**
+   * A new eventfd in the file table of `iommufd`'s user (default: the default user, whose device
+   * files openDevice opens without a context); pass its `fd` in SET_IRQS and similar structs of
+   * that user's device files. Closing it frees the number.
+   */
+  eventfd(iommufd?: IommufdCtx): Eventfd {
+    return this.vfio.eventfd(iommufd);
   }
 
-  /** A file an ioctl opened (a migration data_fd). EBADF when there is none or it is no stream. */
-  fd(n: number): DataStreamFile {
-    const f = this.vfio.files.get(n);
-    if (!f || typeof (f as Partial<DataStream>).read !== 'function' || typeof (f as Partial<DataStream>).write !== 'function') {
-      throw new VfioError('EBADF', `fd ${n} is not an open data stream`);
-    }
-    return f as unknown as DataStreamFile;
+  /**
+   * A file an ioctl of `iommufd`'s user opened (a migration data_fd; default: the default user's).
+   * EBADF for anything else: a free number, a device file, an eventfd, a number of another user.
+   */
+  fd(n: number, iommufd?: IommufdCtx): DataStreamFile {
+    const table = (iommufd ?? this.vfio.defaultIommufd).files;
+    const f = Number.isInteger(n) ? table.getKind(n, 'stream') : undefined;
+    if (!f) throw new VfioError('EBADF', `fd ${String(n)} is not an open data stream`);
+    return f as DataStreamFile;
   }
 }

@@ -9,7 +9,7 @@ import {
   PCI_BASE_ADDRESS_0, PCI_CACHE_LINE_SIZE, PCI_CAP_ID_EXP, PCI_CAP_ID_MSI, PCI_CAP_ID_MSIX, PCI_CAP_ID_PM, PCI_CAPABILITY_LIST,
   PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_DEVICE_ID,
   PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_HEADER_TYPE, PCI_HEADER_TYPE_MFD, PCI_INTERRUPT_LINE, PCI_INTERRUPT_PIN,
-  PCI_MSI_FLAGS, PCI_MSIX_FLAGS, PCI_MSIX_PBA, PCI_MSIX_TABLE, PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, PCI_REVISION_ID, PCI_ROM_ADDRESS,
+  PCI_MSI_FLAGS, PCI_MSI_FLAGS_QMASK, PCI_MSIX_FLAGS, PCI_MSIX_PBA, PCI_MSIX_TABLE, PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, PCI_REVISION_ID, PCI_ROM_ADDRESS,
   PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_SUBSYSTEM_ID, PCI_SUBSYSTEM_VENDOR_ID, PCI_VENDOR_ID,
 } from '../hw/pciRegs.js';
 import type { RegionDesc, Span } from './barRegion.js';
@@ -124,7 +124,10 @@ export class VfioPciDevice implements IrqHost {
     }
     if (msiCap) {
       const irq = this.client.getIrqInfo(VFIO.PCI_MSI_IRQ_INDEX);
-      if (irq.count > 0) this.msi = new MsiEmulation(this, msiCap, this.physRead(msiCap + PCI_MSI_FLAGS, 2));
+      // the vector count comes from IRQ_INFO: vfio-pci shows Multiple Message Capable as the vectors
+      // enabled through SET_IRQS (one before the first enable), not what the function can do
+      const mmc = 31 - Math.clz32(irq.count);
+      if (irq.count > 0) this.msi = new MsiEmulation(this, msiCap, (this.physRead(msiCap + PCI_MSI_FLAGS, 2) & ~PCI_MSI_FLAGS_QMASK) | (mmc << 1));
     }
 
     // ---- BARs: sizes from region info, flag bits from the config region ----

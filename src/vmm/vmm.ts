@@ -1,6 +1,8 @@
 import type { Eventfd } from '../host/fileTable.js';
 import type { Host } from '../host/host.js';
 import type { VfioDeviceFile } from '../host/vfio/deviceFile.js';
+import { VfioDeviceFileImpl } from '../host/vfio/deviceFile.js';
+import type { IommufdCtx } from '../host/vfio/iommufd.js';
 import type { Bridge } from '../hw/bridge.js';
 import type { GuestMemory } from '../hw/guestMemory.js';
 import { Hardware } from '../hw/hardware.js';
@@ -22,7 +24,15 @@ export interface VmmOptions {
   ram?: GuestRam;
   /** where the guest bus's ECAM window sits (default 0xB0000000, as on the host) */
   ecamBase?: number;
+  /**
+   * the VMM's user (iommufd context): the device files it is given must be opened with it, and its
+   * eventfds are made in its file table (default: the host's default user)
+   */
+  iommufd?: IommufdCtx;
 }
+
+/** Every device file assigned to a guest slot now, by any VMM (one file, one slot). */
+const assignedFiles = new WeakMap<VfioDeviceFile, VfioPciDevice>();
 
 /**
  * The guest's interrupt controller as the VMM wires it: the guest bus's interrupt sink, which also
@@ -51,9 +61,12 @@ export class Vmm implements VmmContext {
   private readonly devs = new Map<string, VfioPciDevice>();
   private controller: GuestInterruptController | null = null;
   private closed = false;
+  /** the VMM's user; undefined: the host's default */
+  readonly iommufd: IommufdCtx | undefined;
 
   constructor(emu: { host: Host; memory: GuestMemory }, options: VmmOptions = {}) {
     this.host = emu.host;
+    this.iommufd = options.iommufd;
     this.memory = emu.memory;
     const ram = options.ram ?? { base: 0, size: emu.memory.size };
     if (!emu.memory.contains(ram.base, ram.size) || ram.size <= 0) throw new RangeError(`guest RAM [${ram.base}, +${ram.size}) is not inside the ${emu.memory.size}-byte host memory`);
@@ -68,12 +81,23 @@ export class Vmm implements VmmContext {
 
   /**
    * Assigns an open vfio device file to `guestBdf` on the guest bus. The VMM owns the file from now
-   * on (close() closes it). Throws when the slot is taken or the file is not a vfio PCI device.
+   * on (close() closes it). Throws when the slot is taken, the file is not a vfio PCI device, the
+   * file or its device is already assigned (QEMU refuses a second attach of a device: "device is
+   * already attached"), or the file belongs to another user than the VMM's.
    */
   assign(file: VfioDeviceFile, guestBdf: string): VfioPciDevice {
     if (this.closed) throw new Error('the VMM is closed');
     const key = guestBdf.toLowerCase();
     if (this.devs.has(key) || this.hw.function(key)) throw new Error(`${guestBdf}: the guest slot is taken`);
+    const prior = assignedFiles.get(file);
+    if (prior && !prior.isClosed) throw new Error(`${guestBdf}: this vfio device file is already attached at guest slot ${prior.guestBdf}; a device file can be assigned once`);
+    if (file instanceof VfioDeviceFileImpl) {
+      for (const d of this.devs.values()) {
+        if (d.file instanceof VfioDeviceFileImpl && d.file.vdev === file.vdev) throw new Error(`${guestBdf}: vfio ${file.vdev.bdf}: device is already attached at guest slot ${d.guestBdf}`);
+      }
+      const mine = this.iommufd ?? this.host.vfio.defaultIommufd;
+      if (file.owner !== mine) throw new Error(`${guestBdf}: the device file was opened by iommufd context "${file.owner.name}", this VMM's is "${mine.name}"`);
+    }
     const dev = new VfioPciDevice(this, file, key);
     try {
       dev.attach(this.hw);
@@ -82,6 +106,7 @@ export class Vmm implements VmmContext {
       throw e;
     }
     this.devs.set(key, dev);
+    assignedFiles.set(file, dev);
     this.log.info(`assigned ${dev.name} at ${key}`);
     return dev;
   }
@@ -122,7 +147,7 @@ export class Vmm implements VmmContext {
   // ---- VmmContext ---------------------------------------------------------------------------------
 
   eventfd(): Eventfd {
-    return this.host.eventfd();
+    return this.host.eventfd(this.iommufd);
   }
 
   /**

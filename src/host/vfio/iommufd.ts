@@ -1,11 +1,17 @@
+import { FileTable } from '../fileTable.js';
+
 /**
  * The owner of opened device files: an iommufd context in the kernel's cdev model. Files opened with
  * the same context belong to one user; hot reset may only reach devices that user owns (or that
- * nobody has open). Each device bound to a context gets a device ID in it.
+ * nobody has open). Each device bound to a context gets a device ID in it. A context is one user's
+ * process as far as files go: the device files it opens, the eventfds made for it and the data fds
+ * its ioctls open are numbered in its own file table, which no other context can reach.
  */
 export class IommufdCtx {
   private nextId = 1;
   readonly devIds = new Map<unknown, number>();
+  /** this user's file numbers */
+  readonly files = new FileTable();
 
   constructor(readonly name = 'iommufd') {}
 

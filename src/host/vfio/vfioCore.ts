@@ -23,10 +23,13 @@ export interface OpenOptions {
  * signals.
  */
 export class VfioCore implements VfioSubsystem {
-  readonly files = new FileTable();
   readonly irqs = new IrqDomain();
   readonly deviceSets = new DeviceSetRegistry();
   readonly defaultIommufd = new IommufdCtx('default');
+  /** the file table of the default user (every file opened or made without a context) */
+  get files(): FileTable {
+    return this.defaultIommufd.files;
+  }
   private readonly devices = new Map<PciDev, VfioDevice>();
 
   constructor(
@@ -91,16 +94,15 @@ export class VfioCore implements VfioSubsystem {
     const vdev = this.devices.get(dev);
     if (!vdev) throw new VfioError('ENODEV', `${dev.bdf} is not bound to a vfio driver`);
     vdev.ops.match?.(vdev, options.vfToken ?? null);
-    const file = new VfioDeviceFileImpl(vdev, options.iommufd ?? this.defaultIommufd);
-    file.fd = this.files.install(file);
-    file.onClose = (f) => this.files.release(f.fd);
+    const owner = options.iommufd ?? this.defaultIommufd;
+    const file = new VfioDeviceFileImpl(vdev, owner);
+    file.fd = owner.files.install(file, 'device');
+    file.onClose = (f) => owner.files.release(f.fd, f);
     return file;
   }
 
-  /** A new eventfd in the file table. */
-  eventfd(): Eventfd {
-    const e = new Eventfd();
-    e.fd = this.files.install(e);
-    return e;
+  /** A new eventfd in the file table of `owner` (default: the default user's). */
+  eventfd(owner: IommufdCtx = this.defaultIommufd): Eventfd {
+    return new Eventfd().installIn(owner.files);
   }
 }

@@ -51,6 +51,14 @@ export class VfioDevice {
     return this.pdev.bdf;
   }
 
+  /**
+   * The file table fd numbers in this device's ioctls refer to: its open files' owner's (a number
+   * never reaches another user's files); the default user's while nobody has it open.
+   */
+  get files(): FileTable {
+    return this.owner?.files ?? this.vfio.files;
+  }
+
   /** vfio_device_pm_runtime_get, run before each device ioctl (drivers with runtime PM override it). */
   pmRuntimeGet(): void {}
 

@@ -171,7 +171,10 @@ describe('failed arcs, ERROR and DEVICE_RESET', () => {
     dst.client.setIrqs(VFIO.PCI_MSIX_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 0, { kind: 'eventfd', fds: [e0.fd] });
     expectErrno(() => setState(dst.file, MigState.RUNNING), 'EINVAL');
     const e1 = dst.emu.host.eventfd();
-    dst.client.setIrqs(VFIO.PCI_MSIX_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 1, { kind: 'eventfd', fds: [e1.fd] });
+    // Linux 6.1 cannot add MSI-X vectors while enabled (NORESIZE): disable, enable both, as QEMU does
+    expectErrno(() => dst.client.setIrqs(VFIO.PCI_MSIX_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 1, { kind: 'eventfd', fds: [e1.fd] }), 'EINVAL');
+    dst.client.setIrqs(VFIO.PCI_MSIX_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 0, { kind: 'none' }, 0);
+    dst.client.setIrqs(VFIO.PCI_MSIX_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 0, { kind: 'eventfd', fds: [e0.fd, e1.fd] });
     setState(dst.file, MigState.RUNNING);
     expect(dst.engine.quiesced).toBe(false);
     // once running, the expectation is gone: the user may change its interrupts freely

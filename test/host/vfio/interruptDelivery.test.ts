@@ -89,9 +89,10 @@ describe('MSI-X', () => {
     expect(emu.host.vfio.irqs.spurious).toBe(0);
   });
 
-  it('delivers a masked vector that fired once it gets an eventfd (pending bit), and adds vectors while enabled', async () => {
+  it('delivers a masked vector that fired once it gets an eventfd (pending bit); vectors enabled without one can get one later', async () => {
     const { file, fn, efds } = await setup();
-    file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD_TRIGGER, VFIO.PCI_MSIX_IRQ_INDEX, 0, 1, fds(efds[0].fd)));
+    // six vectors enabled, only the first with an eventfd (Linux 6.1 cannot add vectors later: NORESIZE)
+    file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD_TRIGGER, VFIO.PCI_MSIX_IRQ_INDEX, 0, 6, fds(efds[0].fd, -1, -1, -1, -1, -1)));
     fn.raiseMsix(5); // no host vector yet: masked, so it stays pending
     expect(efds[5].signals).toBe(0);
     file.ioctl(VFIO.DEVICE_SET_IRQS, irqSet(EVENTFD_TRIGGER, VFIO.PCI_MSIX_IRQ_INDEX, 5, 1, fds(efds[5].fd)));

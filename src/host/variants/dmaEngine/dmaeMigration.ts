@@ -47,7 +47,7 @@ const arc = (from: MigState, to: MigState) => from * 8 + to;
 function startSaving(vdev: DmaeVfioDevice, mode: 'precopy' | 'stopcopy'): SavingStream {
   const tracking = mode === 'precopy';
   if (tracking) vdev.engine.startDirtyTracking();
-  const s = new SavingStream(vdev.savingSource(tracking), vdev.vfio.files, mode);
+  const s = new SavingStream(vdev.savingSource(tracking), vdev.files, mode);
   vdev.saving = s;
   return s;
 }
@@ -140,7 +140,7 @@ export const dmaeMigrationOps: VfioMigrationOps<DmaeVfioDevice> = {
         vdev.saving!.stopCopy();
         return null;
       case arc(STOP, RESUMING): {
-        const s = new ResumingStream(vdev.identity(), vdev.vfio.files);
+        const s = new ResumingStream(vdev.identity(), vdev.files);
         vdev.resuming = s;
         return s;
       }

@@ -291,7 +291,7 @@ export class ResumingStream implements DataStreamFile {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.fd >= 0) this.files.release(this.fd);
+    if (this.fd >= 0) this.files.release(this.fd, this);
   }
 
   private drop(): void {

@@ -9,14 +9,15 @@
 //
 // read(length):
 // - returns at most `length` bytes, and may return fewer (a short read ends at a record boundary
-//   when that lets the next read hand out device memory without a copy);
+//   at the temporary end of pre-copy);
 // - in pre-copy it returns what is ready now and an empty array when nothing is (initial_bytes and
 //   dirty_bytes both 0: the temporary end of stream; the kernel's drivers fail that read with ENOMSG,
 //   this stream's contract, API.md, is an empty read); it copies device memory into the result, as
 //   the device keeps running;
-// - in STOP_COPY an empty read is the end of the stream. Device memory goes out as views of the
-//   stopped device's memory, without a copy: they stay valid while the device is stopped; a VMM
-//   that keeps them past a state change that lets the device run must copy them.
+// - in STOP_COPY an empty read is the end of the stream;
+// - what it returns is the caller's own memory, as read(2)'s buffer is: device memory is copied
+//   into it in every state, so a VMM may reuse, change or transfer (postMessage) the result
+//   without reaching the device.
 // The checksum is taken over exactly the bytes handed out, when they are handed out, so a page the
 // device rewrites after it was read is simply sent again (its dirty bit is set again).
 
@@ -55,7 +56,7 @@ export interface SavingSource {
 interface Piece {
   bytes: Uint8Array;
   off: number;
-  /** a view of device memory: handed out without a copy once the device is stopped */
+  /** a view of device memory (copied into the reader's buffer like everything else) */
   payload: boolean;
   /** part of the initial data (initial_bytes) */
   initial: boolean;
@@ -186,22 +187,14 @@ export class SavingStream implements DataStreamFile {
     this.live('read');
     if (!Number.isSafeInteger(length) || length < 0) throw new VfioError('EINVAL', `read length ${String(length)} is not a byte count`);
     if (length === 0 || !this.fill(true)) return EMPTY;
-    const stopped = this.mode === 'stopcopy';
-    let p = this.queue[this.head];
-    if (stopped && p.payload) {
-      // device memory of a stopped device: hand out the view itself
-      const n = Math.min(length, p.bytes.length - p.off);
-      const out = p.bytes.subarray(p.off, p.off + n);
-      this.ck.update(out);
-      this.advance(p, n);
-      return out;
-    }
-    // plan the read, then copy once into one buffer aligned like the stream (for the checksum)
+    // plan the read, then copy once into one buffer of the caller's, aligned like the stream (for
+    // the checksum). Device memory is copied too, even from a stopped device: what read(2) returns
+    // belongs to the caller, who may reuse, change or transfer it (postMessage) without reaching
+    // the device
     const segs: [Piece, number, number][] = [];
     let total = 0;
     while (total < length && this.fill(total === 0)) {
-      p = this.queue[this.head];
-      if (stopped && p.payload) break;
+      const p = this.queue[this.head];
       const n = Math.min(length - total, p.bytes.length - p.off);
       segs.push([p, p.off, n]);
       this.advance(p, n);
@@ -293,7 +286,7 @@ export class SavingStream implements DataStreamFile {
     this.closed = true;
     this.queue = [];
     this.head = 0;
-    if (this.fd >= 0) this.files.release(this.fd);
+    if (this.fd >= 0) this.files.release(this.fd, this);
   }
 }
 

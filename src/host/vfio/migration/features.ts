@@ -44,7 +44,7 @@ function migDeviceState(vdev: VfioDevice, flags: number, arg: Uint8Array, argsz:
   }
   let fd = -1;
   if (file) {
-    fd = vdev.vfio.files.install(file);
+    fd = vdev.files.install(file, 'stream');
     file.fd = fd;
   }
   replyMigState(arg, fits, req.deviceState, fd);

@@ -76,7 +76,7 @@ export class VfioPciIrqs {
 
   /** eventfd_ctx_fdget: EBADF when nothing is open at `fd`, EINVAL when the file is no eventfd. */
   private eventfd(fd: number): Eventfd {
-    const f = this.vdev.vfio.files.get(fd);
+    const f = this.vdev.files.get(fd);
     if (!f) throw new VfioError('EBADF', `fd ${fd} is not open`);
     if (!(f instanceof Eventfd)) throw new VfioError('EINVAL', `fd ${fd} is not an eventfd`);
     return f;
@@ -306,6 +306,11 @@ export class VfioPciIrqs {
    * enabled the interrupt type disables it again (vfio_pci_set_msi_trigger).
    */
   private msiSetBlock(start: number, fds: number[], enabling: boolean): void {
+    // Linux 6.1: a block outside the vectors enabled (num_ctx) is refused before any change; only
+    // dynamic MSI-X (6.5+) may reach past them
+    if ((this.type === 'msi' || !this.vdev.hasDynMsix) && (start >= this.msiNvec || start + fds.length > this.msiNvec)) {
+      throw new VfioError('EINVAL', `vectors [${start}, ${start + fds.length}) are outside the ${this.msiNvec} enabled`);
+    }
     let v = start;
     try {
       for (let i = 0; i < fds.length; i++, v++) this.setVectorSignal(v, fds[i]);
@@ -320,8 +325,11 @@ export class VfioPciIrqs {
   private setVectorSignal(vector: number, fd: number): void {
     this.setVector(vector, null);
     if (fd < 0) return;
-    // pci_irq_vector: an MSI block cannot grow past the vectors enabled with it
-    if (this.type === 'msi' && vector >= this.msiNvec) throw new VfioError('EINVAL', `MSI vector ${vector} was not allocated (${this.msiNvec} enabled)`);
+    // pci_irq_vector: an MSI block cannot grow past the vectors enabled with it, nor can MSI-X
+    // without dynamic allocation (Linux 6.1 has none: vfio_msi_set_block's num_ctx check)
+    if ((this.type === 'msi' || !this.vdev.hasDynMsix) && vector >= this.msiNvec) {
+      throw new VfioError('EINVAL', `${this.type === 'msi' ? 'MSI' : 'MSI-X'} vector ${vector} was not allocated (${this.msiNvec} enabled)`);
+    }
     this.setVector(vector, this.eventfd(fd));
   }
 
@@ -346,6 +354,7 @@ export class VfioPciIrqs {
       this.vdev.hwConfigWrite(cap + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2, base);
       this.vdev.hwConfigWrite(cap + PCI_MSI_FLAGS, 2, (flags & ~0x70) | (qmax << 4) | PCI_MSI_FLAGS_ENABLE);
     } else {
+      this.msiNvec = nvec;
       const cap = fn.capOffset(L.M_MSIX_CAP);
       const flags = fn.configRead(cap + PCI_MSIX_FLAGS, 2);
       this.vdev.hwConfigWrite(cap + PCI_MSIX_FLAGS, 2, flags | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);

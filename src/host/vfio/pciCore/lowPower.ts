@@ -139,7 +139,7 @@ export function vfioPciCoreLowPowerFeature(vdev: VfioPciCoreDevice, flags: numbe
       const entry = decodeLowPowerEntryWithWakeup(data);
       if (entry.wakeupEventfd < 0) throw new VfioError('EINVAL', `wakeup_eventfd ${entry.wakeupEventfd} is negative`);
       // eventfd_ctx_fdget: EBADF when nothing is open at the fd, EINVAL when it is not an eventfd
-      const f = vdev.vfio.files.get(entry.wakeupEventfd);
+      const f = vdev.files.get(entry.wakeupEventfd);
       if (!f) throw new VfioError('EBADF', `fd ${entry.wakeupEventfd} is not open`);
       if (!(f instanceof Eventfd)) throw new VfioError('EINVAL', `fd ${entry.wakeupEventfd} is not an eventfd`);
       return pmEntry(vdev, f);

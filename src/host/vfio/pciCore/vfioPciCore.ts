@@ -442,7 +442,7 @@ function ioeventfd(vdev: VfioPciCoreDevice, arg: Uint8Array): number {
   if (e.fd < 0) throw new VfioError('ENODEV', 'no such ioeventfd to remove');
   if (vdev.ioeventfds.length >= VFIO_PCI_IOEVENTFD_MAX) throw new VfioError('ENOSPC', 'too many ioeventfds');
   // vfio_virqfd_enable: EBADF when nothing is open at fd, EINVAL when it is not an eventfd
-  const f = vdev.vfio.files.get(e.fd);
+  const f = vdev.files.get(e.fd);
   if (!f) throw new VfioError('EBADF', `fd ${e.fd} is not open`);
   if (!(f instanceof Eventfd)) throw new VfioError('EINVAL', `fd ${e.fd} is not an eventfd`);
   const data = e.data;

@@ -54,8 +54,9 @@ export class VfioPciCoreDevice extends VfioDevice {
   msixOffset = 0;
   msixSize = 0;
   /**
-   * vdev->has_dyn_msix: MSI-X vectors can be allocated while MSI-X is enabled (pci_msix_can_alloc_dyn,
-   * true for the x86 MSI domain), so SET_IRQS may add vectors and GET_IRQ_INFO omits NORESIZE
+   * vdev->has_dyn_msix (Linux 6.5+): MSI-X vectors can be allocated while MSI-X is enabled, so
+   * SET_IRQS may add vectors and GET_IRQ_INFO omits NORESIZE. pcisim models Linux 6.1, which has no
+   * dynamic MSI-X: false, so MSI-X reports EVENTFD|NORESIZE and an enabled MSI-X cannot grow
    */
   hasDynMsix = false;
   ioeventfds: Ioeventfd[] = [];
@@ -166,7 +167,7 @@ export class VfioPciCoreDevice extends VfioDevice {
       this.msixBar = table & 7;
       this.msixOffset = table & ~7;
       this.msixSize = ((flags & 0x7ff) + 1) * 16;
-      this.hasDynMsix = true;
+      this.hasDynMsix = false;
     } else {
       this.msixBar = 0xff;
       this.hasDynMsix = false;
