@@ -124,8 +124,9 @@ export class VfioPciDevice implements IrqHost {
     }
     if (msiCap) {
       const irq = this.client.getIrqInfo(VFIO.PCI_MSI_IRQ_INDEX);
-      // the vector count comes from IRQ_INFO: vfio-pci shows Multiple Message Capable as the vectors
-      // enabled through SET_IRQS (one before the first enable), not what the function can do
+      // the vector count comes from IRQ_INFO (vfio_pci_get_irq_count reads the hardware): the config
+      // region's Multiple Message Capable is the hardware's too, but on Linux 6.1 a user write can
+      // change it (docs/linux-parity.md, item 1), so it is not the source of truth
       const mmc = 31 - Math.clz32(irq.count);
       if (irq.count > 0) this.msi = new MsiEmulation(this, msiCap, (this.physRead(msiCap + PCI_MSI_FLAGS, 2) & ~PCI_MSI_FLAGS_QMASK) | (mmc << 1));
     }

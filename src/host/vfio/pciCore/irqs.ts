@@ -341,7 +341,7 @@ export class VfioPciIrqs {
       // the kernel allocates a power of two and records msi_qmax = log2
       const qmax = Math.ceil(Math.log2(Math.max(1, nvec)));
       this.msiQmax = qmax;
-      // the user now sees the vectors vfio allocated as Multiple Message Capable (msi_qmax)
+      // vdev->msi_qmax: clamps the user's Multiple Message Enable from now on (vconfig unchanged)
       this.vdev.config?.setMsiQmax(qmax);
       this.msiNvec = nvec;
       const flags = fn.configRead(cap + PCI_MSI_FLAGS, 2);

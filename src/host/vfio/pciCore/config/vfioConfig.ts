@@ -99,8 +99,8 @@ export class VfioConfig implements VconfigAccess {
   /**
    * Builds the config map and the perm bits into the slot and fills vconfig from hardware:
    * header, visible capabilities with the chain rewritten past hidden ones, VF IDs, the VF's
-   * virtual MEM bit, the INTx pin hidden for VFs and nointx, PME hidden, BARs sized, MSI's Multiple
-   * Message Capable at one vector until MSI is enabled through SET_IRQS.
+   * virtual MEM bit, the INTx pin hidden for VFs and nointx, PME hidden, BARs sized. MSI Message
+   * Control is the hardware's (Multiple Message Capable included), as the real 6.1 reads it at open.
    */
   init(): void {
     const fn = this.fn;
@@ -138,11 +138,8 @@ export class VfioConfig implements VconfigAccess {
     u8.set(perms.events, base + L.VEVMAP);
 
     this.bars.fixup();
-    // vdev->msi_qmax is 0 until vfio_msi_enable sets it from the vectors enabled through SET_IRQS,
-    // so the user sees one vector as Multiple Message Capable before the first enable (Linux 6.1;
-    // docs/linux-parity.md says where its refresh lands)
-    this.msiQmax = 0;
-    this.syncMsiQmax();
+    // vdev->msi_qmax lives in the device, not in vconfig: 0 until vfio_msi_enable sets it, kept
+    // across disable and reopen as 6.1 keeps it; it only clamps Multiple Message Enable on writes
     const exp = this.capStart(PCI_CAP_ID_EXP);
     this.readrq = exp >= 0 ? this.vcRead(exp + R.PCI_EXP_DEVCTL, 2) & R.PCI_EXP_DEVCTL_READRQ : 0;
     this.virqDisabled = false;
@@ -294,17 +291,18 @@ export class VfioConfig implements VconfigAccess {
   }
 
   /**
-   * vfio_msi_config_write: Message Control as the user wrote it, with Enable kept only while
-   * vfio-pci-core has MSI set up and the queue size clamped to msi_qmax, goes to vconfig and to
-   * hardware.
+   * vfio_msi_config_write: Message Control's low byte as the user wrote it (the 64-bit flag
+   * included, as 6.1's perm bits allow), with Enable kept only while vfio-pci-core has MSI set up
+   * and Multiple Message Enable clamped to msi_qmax, goes to vconfig and to hardware. One knowing
+   * deviation (docs/linux-parity.md, item 1): Multiple Message Capable stays the hardware's, where
+   * 6.1 keeps the user's bits because its refresh (vfio_msi_config_read) lands on the wrong bytes.
    */
   private msiFlagsWritten(cap: number): void {
     const at = cap + R.PCI_MSI_FLAGS;
     let flags = this.vcRead(at, 2);
     if (this.hooks.irqType() !== 'msi') flags &= ~R.PCI_MSI_FLAGS_ENABLE;
     if ((flags & R.PCI_MSI_FLAGS_QSIZE) >> 4 > this.msiQmax) flags = (flags & ~R.PCI_MSI_FLAGS_QSIZE) | (this.msiQmax << 4);
-    // Multiple Message Capable shows msi_qmax (vfio_msi_config_read does this on every read)
-    flags = (flags & ~R.PCI_MSI_FLAGS_QMASK) | (this.msiQmax << 1);
+    flags = (flags & ~R.PCI_MSI_FLAGS_QMASK) | (this.fn.configRead(at, 2) & R.PCI_MSI_FLAGS_QMASK);
     this.vcWrite(at, 2, flags);
     this.fn.configWrite(at, 2, flags);
   }
@@ -361,23 +359,16 @@ export class VfioConfig implements VconfigAccess {
 
   /**
    * vdev->msi_qmax: vfio_msi_enable sets it to log2 of the vectors enabled through SET_IRQS
-   * (fls(nvec * 2 - 1) - 1); the user then sees and may program at most that many.
+   * (fls(nvec * 2 - 1) - 1); later user writes of Multiple Message Enable are clamped to it.
+   * vconfig is not touched: 6.1 keeps showing the hardware's Multiple Message Capable.
    */
   setMsiQmax(qmax: number): void {
     this.msiQmax = qmax & 7;
-    this.syncMsiQmax();
   }
 
   /** __vfio_pci_memory_enabled's Command test: the user's MEM bit (vconfig). */
   memoryEnabled(): boolean {
     return (this.vcRead(PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) !== 0;
-  }
-
-  private syncMsiQmax(): void {
-    const msi = this.capStart(R.PCI_CAP_ID_MSI);
-    if (msi < 0) return;
-    const at = msi + R.PCI_MSI_FLAGS;
-    this.vcWrite(at, 2, (this.vcRead(at, 2) & ~R.PCI_MSI_FLAGS_QMASK) | (this.msiQmax << 1));
   }
 
   /** Offset of the first visible capability with this ID (standard), or -1. */
