@@ -6,7 +6,7 @@
 // 64-bit flag is the user's to write, as 6.1's perm bits allow; Multiple Message Capable is not
 // (pcisim's one deviation here, docs/linux-parity.md item 1). IRQ_INFO keeps the hardware count.
 import { describe, expect, it } from 'vitest';
-import { VFIO, fds, irqSet, openOne } from './machine.js';
+import { VFIO, VfioClient, fds, irqSet, openOne } from './machine.js';
 
 const EVENTFD_TRIGGER = VFIO.IRQ_SET_DATA_EVENTFD | VFIO.IRQ_SET_ACTION_TRIGGER;
 const MMC = 0x0e;
@@ -45,6 +45,13 @@ describe('MSI Message Control as the real Linux 6.1 shows it', () => {
     c.configWrite(cap + 2, 2, (hw & FLAG64) | (1 << 4) | 1);
     expect(ctl()).toBe((hw & (FLAG64 | MMC)) | (1 << 4));
     expect(c.getIrqInfo(VFIO.PCI_MSI_IRQ_INDEX).count).toBe(4);
+
+    // msi_qmax belongs to the device: a reopen reads the hardware's register again, and MME 1 still sticks
+    file.close();
+    const c2 = new VfioClient(emu.host.openDevice(bdf));
+    expect(c2.configRead(cap + 2, 2)).toBe(hw & ~(MME | 1));
+    c2.configWrite(cap + 2, 2, (hw & FLAG64) | (2 << 4));
+    expect(c2.configRead(cap + 2, 2)).toBe((hw & (FLAG64 | MMC)) | (1 << 4));
   });
 
   it('a user write of the 64-bit flag sticks as on 6.1; one of Multiple Message Capable does not (the documented deviation)', async () => {

@@ -160,6 +160,8 @@ export class VfioPciCoreDevice extends VfioDevice {
       },
     });
     this.config.init();
+    // vdev->msi_qmax belongs to the device in 6.1, not to an open: a reopen keeps the last enable's
+    this.config.setMsiQmax(this.irqs.msiQmax);
     const msix = fn.capOffset(L.M_MSIX_CAP);
     if (msix) {
       const flags = fn.configRead(msix + PCI_MSIX_FLAGS, 2);

@@ -138,8 +138,8 @@ export class VfioConfig implements VconfigAccess {
     u8.set(perms.events, base + L.VEVMAP);
 
     this.bars.fixup();
-    // vdev->msi_qmax lives in the device, not in vconfig: 0 until vfio_msi_enable sets it, kept
-    // across disable and reopen as 6.1 keeps it; it only clamps Multiple Message Enable on writes
+    // vdev->msi_qmax is not in vconfig: 0 until vfio_msi_enable sets it, kept after disable (and
+    // across a reopen: vfio-pci-core passes it on); it only clamps Multiple Message Enable on writes
     const exp = this.capStart(PCI_CAP_ID_EXP);
     this.readrq = exp >= 0 ? this.vcRead(exp + R.PCI_EXP_DEVCTL, 2) & R.PCI_EXP_DEVCTL_READRQ : 0;
     this.virqDisabled = false;
