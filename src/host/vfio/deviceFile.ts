@@ -3,6 +3,7 @@ import { VfioError } from './vfioError.js';
 import type { VfioDevice } from './vfioDevice.js';
 import type { HostFile } from '../fileTable.js';
 import type { IommufdCtx } from './iommufd.js';
+import type { ReadValueOp, VfioDeviceOps } from './vfioDeviceOps.js';
 import { vfioDeviceClose, vfioDeviceFeature, vfioDeviceOpen } from './vfioMain.js';
 
 /**
@@ -49,6 +50,15 @@ function asVfioError(e: unknown, what: string): VfioError {
   return new VfioError('EIO', `${what}: internal error: ${msg}`);
 }
 
+/**
+ * The ops' readConfigValue if readValue may use it: only while it mirrors the ops' read, so a
+ * variant that spreads vfio-pci-core's ops and overrides read is never bypassed.
+ */
+export function readValueOpOf(ops: VfioDeviceOps<any>): ReadValueOp<any> | null {
+  const rv = ops.readConfigValue;
+  return rv !== undefined && rv.mirrors === ops.read ? rv : null;
+}
+
 /** The open file of a vfio device (vfio_device_fops); offsets as VfioDeviceFile says. */
 export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   private closed = false;
@@ -64,10 +74,14 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
     new Uint8Array(this.value32.buffer, 0, 4),
   ];
 
+  /** the ops' readConfigValue while it mirrors their read (ReadValueOp), else null */
+  private readonly valueOp: ReadValueOp | null;
+
   constructor(
     readonly vdev: VfioDevice,
     readonly owner: IommufdCtx,
   ) {
+    this.valueOp = readValueOpOf(vdev.ops);
     vfioDeviceOpen(vdev, owner);
   }
 
@@ -129,6 +143,24 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   }
 
   readValue(offset: bigint, size: 1 | 2 | 4): number {
+    const vop = this.valueOp;
+    if (vop === null || this.closed) return this.readValueInto(offset, size);
+    try {
+      // the driver's read answers a config register as a number, no buffer filled; the checks
+      // readValueInto makes first cannot fail here (the ops have a read: vop mirrors it)
+      checkOffset(offset);
+      if (size === 4 || size === 2 || size === 1) {
+        const v = vop(this.vdev, offset, size);
+        if (v >= 0) return v;
+      }
+    } catch (e) {
+      throw asVfioError(e, 'read');
+    }
+    return this.readValueInto(offset, size);
+  }
+
+  /** readValue through the driver's read and the per-file buffer: every check, in read()'s order. */
+  private readValueInto(offset: bigint, size: 1 | 2 | 4): number {
     this.live('read');
     try {
       const op = this.vdev.ops.read;

@@ -34,6 +34,18 @@ export interface VfioLogOps<D extends VfioDevice = VfioDevice> {
 }
 
 /**
+ * A register read answered as a number, for the device file's readValue (no buffer to fill): the
+ * unsigned value `read` would put into a `size`-byte buffer at `offset`, with the same checks and
+ * errno, or -1 where this op does not answer (the file then calls `read`). It names the read it
+ * stands in for (`mirrors`): the file uses it only while the ops' `read` is that function, so a
+ * variant that spreads the core's ops and overrides `read` is never bypassed.
+ */
+export interface ReadValueOp<D extends VfioDevice = VfioDevice> {
+  (vdev: D, offset: bigint, size: 1 | 2 | 4): number;
+  readonly mirrors: (vdev: D, offset: bigint, buf: Uint8Array) => number;
+}
+
+/**
  * struct vfio_device_ops. vfio-pci-core exports a default for each entry; a variant driver builds its
  * table from those defaults and overrides what it needs, calling the default for everything else.
  * Each op throws a VfioError for the errno Linux returns.
@@ -49,6 +61,8 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
   /** fills `buf` from the region offset (the kernel's read(buf, count, ppos)); returns bytes read */
   read?(vdev: D, offset: bigint, buf: Uint8Array): number;
   write?(vdev: D, offset: bigint, data: Uint8Array): number;
+  /** pcisim's own (no Linux counterpart): `read` of one register as a number; see ReadValueOp */
+  readConfigValue?: ReadValueOp<D>;
   ioctl?(vdev: D, request: number, arg: Uint8Array): number;
   /** what of region `index` can be mapped (empty: nothing) */
   mmap?(vdev: D, index: number): MmapArea[];

@@ -4,7 +4,10 @@
 // memory-enable EIO. And the bigint offset split must agree with the number one.
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../../../src/emulator.js';
-import { splitOffset } from '../../../src/host/vfio/deviceFile.js';
+import { raw } from '../../../src/core/wasm.js';
+import { readValueOpOf, splitOffset } from '../../../src/host/vfio/deviceFile.js';
+import { vfioPciCoreOps, vfioPciCoreRead } from '../../../src/host/vfio/pciCore/vfioPciCore.js';
+import { dmaeVfioPciOps } from '../../../src/host/variants/dmaEngine/dmaeVfioPciDriver.js';
 import type { VfioPciCoreDevice } from '../../../src/host/vfio/pciCore/vfioPciCoreDevice.js';
 import { VFIO } from '../../../src/host/vfio/uapi/constants.js';
 import { regionOffset } from '../../../src/vmm/vfioClient.js';
@@ -41,8 +44,12 @@ describe('read fast paths', () => {
         expect(cfg.rw(off, ref, false)).toBe(size);
         const big = file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, off), size);
         const num = file.read((VFIO.PCI_CONFIG_REGION_INDEX * 2 ** 40 + off) as unknown as bigint, size);
+        // the wasm core's merge is the reference for the typed-array one, readValue answers the same
+        const core = raw.vfioCfgRead(cfg.slot, off, size) >>> 0;
+        const value = file.readValue(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, off), size as 1 | 2 | 4);
         compared++;
         if (big.length !== size || num.length !== size || big.some((b, i) => b !== ref[i] || num[i] !== b)) mismatches++;
+        if (ref.reduceRight((v, b) => v * 256 + b, 0) !== core || value !== core) mismatches++;
       }
     }
     expect(cfg.size).toBe(4096);
@@ -118,5 +125,14 @@ describe('read fast paths', () => {
     }
     // the top of the u64 range: index bits up to 63
     expect(splitOffset((1n << 64n) - 1n)).toEqual([2 ** 24 - 1, 2 ** 40 - 1]);
+  });
+
+  it('readValue takes the number-returning config read only while it mirrors the ops\' read', () => {
+    expect(readValueOpOf(vfioPciCoreOps)).toBe(vfioPciCoreOps.readConfigValue);
+    expect(readValueOpOf(dmaeVfioPciOps)).toBe(vfioPciCoreOps.readConfigValue); // spreads the core's ops, keeps its read
+    // a variant that spreads the core's ops but reads its own way is never bypassed
+    const own = (vdev: VfioPciCoreDevice, offset: bigint, buf: Uint8Array) => vfioPciCoreRead(vdev, offset, buf);
+    expect(readValueOpOf({ ...vfioPciCoreOps, read: own })).toBeNull();
+    expect(readValueOpOf({ name: 'no-read' })).toBeNull();
   });
 });

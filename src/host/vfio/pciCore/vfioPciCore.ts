@@ -10,7 +10,7 @@ import { msixMappableCap, placeInfoCapChain, regionTypeCap, sparseMmapCap } from
 import type { InfoCap } from '../uapi/infoCap.js';
 import { DEVICE_IOEVENTFD_MINSZ, decodeDeviceIoeventfd } from '../uapi/ioeventfd.js';
 import { VfioError } from '../vfioError.js';
-import type { VfioDeviceOps, MmapArea } from '../vfioDeviceOps.js';
+import type { MmapArea, ReadValueOp, VfioDeviceOps } from '../vfioDeviceOps.js';
 import { splitOffset, split, splitOffsetInto } from '../deviceFile.js';
 import { vfioCheckFeature } from '../vfioMain.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
@@ -184,22 +184,10 @@ const off32 = new Uint32Array(off64.buffer);
 
 /** The config read fast path of vfioPciCoreRead: bytes read, or 0 to take the general path. */
 function configReadFast(vdev: VfioPciCoreDevice, offset: bigint | number, buf: Uint8Array): number {
-  const cfg = vdev.config;
   const len = buf.length;
-  if (cfg === null || (len !== 4 && len !== 2 && len !== 1)) return 0;
-  let pos: number;
-  if (typeof offset === 'bigint') {
-    off64[0] = offset;
-    if (off32[1] !== CONFIG_HI) return 0;
-    pos = off32[0];
-  } else {
-    pos = offset - CONFIG_BASE;
-    if (pos >>> 0 !== pos) return 0;
-  }
-  if ((pos & (len - 1)) !== 0 || pos + len > cfg.size) return 0;
-  const lp = vdev.lowPower;
-  if (lp.engaged || lp.suspended) return 0;
-  const v = cfg.readAligned(pos, len as 1 | 2 | 4);
+  if (len !== 4 && len !== 2 && len !== 1) return 0;
+  const v = configValue(vdev, offset, len);
+  if (v < 0) return 0;
   buf[0] = v;
   if (len > 1) {
     buf[1] = v >>> 8;
@@ -210,6 +198,38 @@ function configReadFast(vdev: VfioPciCoreDevice, offset: bigint | number, buf: U
   }
   return len;
 }
+
+/**
+ * One naturally aligned config register of an open device outside low power, as the unsigned value
+ * vfioPciCoreRead would return in a buffer; -1 for any other offset or state (the general path's).
+ */
+function configValue(vdev: VfioPciCoreDevice, offset: bigint | number, len: 1 | 2 | 4): number {
+  const cfg = vdev.config;
+  if (cfg === null) return -1;
+  let pos: number;
+  if (typeof offset === 'bigint') {
+    off64[0] = offset;
+    if (off32[1] !== CONFIG_HI) return -1;
+    pos = off32[0];
+  } else {
+    pos = offset - CONFIG_BASE;
+    if (pos >>> 0 !== pos) return -1;
+  }
+  if ((pos & (len - 1)) !== 0 || pos + len > cfg.size) return -1;
+  const lp = vdev.lowPower;
+  if (lp.engaged || lp.suspended) return -1;
+  return cfg.readAligned(pos, len);
+}
+
+/**
+ * vfioPciCoreRead of one config register as a number (the device file's readValue): the fast path's
+ * answer without a buffer, -1 where the general path must answer (other regions, low power, a
+ * misaligned or out-of-range offset, a closed device), which the file then takes through read.
+ */
+export const vfioPciCoreReadConfigValue: ReadValueOp<VfioPciCoreDevice> = Object.assign(
+  (vdev: VfioPciCoreDevice, offset: bigint, size: 1 | 2 | 4): number => configValue(vdev, offset, size),
+  { mirrors: vfioPciCoreRead },
+);
 
 export function vfioPciCoreWrite(vdev: VfioPciCoreDevice, offset: bigint, data: Uint8Array): number {
   return vfioPciRw(vdev, offset, data, true);
@@ -506,6 +526,7 @@ export const vfioPciCoreOps: VfioDeviceOps<VfioPciCoreDevice> = {
   openDevice: vfioPciCoreOpenDevice,
   closeDevice: vfioPciCoreCloseDevice,
   read: vfioPciCoreRead,
+  readConfigValue: vfioPciCoreReadConfigValue,
   write: vfioPciCoreWrite,
   ioctl: vfioPciCoreIoctl,
   mmap: vfioPciCoreMmap,
