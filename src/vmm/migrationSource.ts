@@ -38,7 +38,7 @@ export interface StopCopyReport {
 
 /** The devices of a VMM that migrate, and whether the P2P states are used (QEMU: all must have them, and more than one device). */
 export function migratingDevices(vmm: Vmm, options: MigrationOptions): { devices: VfioMigration[]; p2p: boolean } {
-  const all = vmm.devices().map((d) => new VfioMigration(d, vmm.host));
+  const all = vmm.devices().map((d) => new VfioMigration(d, vmm.host, vmm.iommufd));
   const blocked = all.filter((m) => !m.supported);
   if (blocked.length > 0 && !options.allowUnmigratable) {
     throw new MigrationError(`migration is blocked: ${blocked.map((m) => m.dev.name).join(', ')} cannot migrate (no VFIO migration support)`, blocked[0].dev.guestBdf);

@@ -1,5 +1,7 @@
 import type { Host } from '../host/host.js';
 import type { DataStreamFile } from '../host/vfio/dataStream.js';
+import { VfioDeviceFileImpl } from '../host/vfio/deviceFile.js';
+import type { IommufdCtx } from '../host/vfio/iommufd.js';
 import { MigState, migStateName } from '../host/vfio/migrationFsm.js';
 import { VFIO } from '../host/vfio/uapi/constants.js';
 import { decodeFeatureMigDataSize, decodeFeatureMigState, decodeFeatureMigration, encodeFeatureMigState } from '../host/vfio/uapi/migrationFeature.js';
@@ -35,10 +37,18 @@ export class VfioMigration {
   readonly transitions: MigState[] = [];
   resets = 0;
 
+  /**
+   * The iommufd context the device's data fds are installed in: the device file's owner (the VMM's
+   * own context, which vmm.assign checks), the default user's for a file pcisim did not open.
+   */
+  private readonly iommufd: IommufdCtx | undefined;
+
   constructor(
     readonly dev: VfioPciDevice,
     private readonly host: Host,
+    iommufd?: IommufdCtx,
   ) {
+    this.iommufd = iommufd ?? (dev.file instanceof VfioDeviceFileImpl ? dev.file.owner : undefined);
     let flags = 0;
     try {
       const data = dev.client.feature(VFIO.DEVICE_FEATURE_GET | VFIO.DEVICE_FEATURE_MIGRATION, 8);
@@ -76,7 +86,8 @@ export class VfioMigration {
     const fd = decodeFeatureMigState(data).dataFd;
     if (fd < 0) return null;
     this.closeStream();
-    this.stream = this.host.fd(fd);
+    // the number is in the device owner's file table, as the kernel puts data_fd in the caller's
+    this.stream = this.host.fd(fd, this.iommufd);
     return this.stream;
   }
 
