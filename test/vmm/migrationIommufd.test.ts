@@ -39,9 +39,11 @@ describe('migration with the VMMs on their own iommufd contexts', () => {
     const s = await side('tenant');
     const m = new VfioMigration(s.vmm.devices()[0], s.emu.host);
     const stream = m.setState(MigState.STOP_COPY)!;
-    expect(stream).not.toBeNull();
-    expect(s.ctx.files.get(stream.fd)).toBe(stream);
-    expect(() => s.emu.host.fd(stream.fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    const fd = stream.fd as number;
+    expect(fd).toBeGreaterThanOrEqual(3);
+    expect(s.ctx.files.get(fd)).toBe(stream);
+    expect(s.emu.host.fd(fd, s.ctx)).toBe(stream);
+    expect(() => s.emu.host.fd(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
     m.setState(MigState.STOP);
     m.setState(MigState.RUNNING);
   });
