@@ -226,10 +226,7 @@ function configValue(vdev: VfioPciCoreDevice, offset: bigint | number, len: 1 | 
  * answer without a buffer, -1 where the general path must answer (other regions, low power, a
  * misaligned or out-of-range offset, a closed device), which the file then takes through read.
  */
-export const vfioPciCoreReadConfigValue: ReadValueOp<VfioPciCoreDevice> = Object.assign(
-  (vdev: VfioPciCoreDevice, offset: bigint, size: 1 | 2 | 4): number => configValue(vdev, offset, size),
-  { mirrors: vfioPciCoreRead },
-);
+export const vfioPciCoreReadConfigValue: ReadValueOp<VfioPciCoreDevice> = Object.assign(configValue, { mirrors: vfioPciCoreRead });
 
 export function vfioPciCoreWrite(vdev: VfioPciCoreDevice, offset: bigint, data: Uint8Array): number {
   return vfioPciRw(vdev, offset, data, true);
