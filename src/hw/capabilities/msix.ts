@@ -1,4 +1,4 @@
-import { L, raw } from '../../core/wasm.js';
+import { L } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
 import type { BarSpec } from '../spec.js';
 import { checkInt } from '../spec.js';
@@ -37,6 +37,6 @@ export function buildMsix(b: ConfigBuilder, m: MsixLayout, bars: (BarSpec | null
   b.reg(off + PCI_MSIX_FLAGS, 2, m.vectors - 1, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 0, L.EV_MSIX);
   b.reg(off + PCI_MSIX_TABLE, 4, (m.tableOffset | m.tableBar) >>> 0);
   b.reg(off + PCI_MSIX_PBA, 4, (m.pbaOffset | m.pbaBar) >>> 0);
-  raw.msixSetup(b.slot, off, m.vectors);
+  if (b.core.mem.msixSetup(b.slot, off, m.vectors) !== 0) throw new Error(`msix: the core refused ${m.vectors} vectors (or its wasm memory is full)`);
   return off;
 }
