@@ -104,6 +104,22 @@ describe('destroy()', () => {
     expect(() => vmm.hw.configRead('0000:00:00.0', 0, 4)).toThrow(DESTROYED);
   });
 
+  it('an emulator created after another was destroyed starts from blank memory (a recycled instance is wiped)', async () => {
+    for (let round = 0; round < 6; round++) {
+      const a = await machine();
+      a.hw.configWrite('0000:00:02.0', 0x3c, 1, 0x5a);
+      a.destroy();
+      const b = await createEmulator({ memoryBytes: 1 << 20 });
+      const u8 = b.hw.core.mem.u8;
+      expect(u8.subarray(L.SCRATCH).every((x) => x === 0)).toBe(true);
+      expect(b.hw.functions()).toEqual([]);
+      const f = b.hw.addEndpoint('0000:00:02.0', { vendorId: 0x1234, deviceId: 0x5678, classCode: 0x020000 });
+      expect(b.hw.configRead(f.bdf, 0x3c, 1)).toBe(0);
+      expect(b.hw.configRead(f.bdf, 0, 4)).toBe(0x56781234);
+      b.destroy();
+    }
+  });
+
   it('destroying one emulator leaves another working', async () => {
     const a = await machine();
     const b = await machine();
