@@ -241,6 +241,11 @@ function outOfMemory(what: string): Error {
   return new Error(`pcisim: the emulator's wasm memory is full (4 GiB, the wasm32 limit): no room for ${what}`);
 }
 
+/** Something built on a core that must let go of it when the core is destroyed. */
+export interface CoreOwner {
+  coreDestroyed(): void;
+}
+
 /**
  * One emulator's wasm core: its own instance and memory. Everything that reaches wasm does so
  * through the core of the emulator it belongs to (`hw.core`, `fn.core`): `core.raw` are the
@@ -250,7 +255,9 @@ export class Core {
   raw: CoreExports;
   readonly mem: CoreMemory;
   private dead = false;
-  private readonly onDestroy: (() => void)[] = [];
+  /** What is built on this core (the emulator's Hardware, VMM guest buses), weakly: a closed VMM's bus may go. */
+  private readonly owners = new Set<WeakRef<CoreOwner>>();
+  private added = 0;
 
   constructor(
     raw: CoreExports,
@@ -264,16 +271,18 @@ export class Core {
     return this.dead;
   }
 
-  /** Runs `fn` when the core is destroyed (owners release what they hold on it). */
-  whenDestroyed(fn: () => void): void {
-    this.onDestroy.push(fn);
+  /** `owner.coreDestroyed()` runs when the core is destroyed (the owner releases what it holds on it). */
+  own(owner: CoreOwner): void {
+    if (++this.added % 64 === 0) for (const r of this.owners) if (r.deref() === undefined) this.owners.delete(r);
+    this.owners.add(new WeakRef(owner));
   }
 
   /** Drops the instance and its memory; later uses throw 'pcisim: this emulator was destroyed'. */
   destroy(): void {
     if (this.dead) return;
     this.dead = true;
-    for (const fn of this.onDestroy.splice(0)) fn();
+    for (const r of this.owners) r.deref()?.coreDestroyed();
+    this.owners.clear();
     const raw = this.raw;
     this.raw = destroyedExports(Object.keys(raw));
     this.mem.release();

@@ -91,17 +91,18 @@ export class Hardware {
   private busRoutes: Map<number, PciBus | null> | null = null;
 
   /** The wasm core of this hardware's emulator (`core.raw` exports, `core.mem` views and slots). */
-  readonly core: Core;
+  declare readonly core: Core;
 
   constructor(options: HardwareOptions = {}) {
-    this.core = options.core ?? createCoreSync();
-    this.core.whenDestroyed(() => this.release());
+    // not enumerable: deep equality and printing (test assertions) stay off the core's memory
+    Object.defineProperty(this, 'core', { value: options.core ?? createCoreSync(), enumerable: false });
+    this.core.own(this);
     this.memory = options.memory ?? new GuestMemory(options.memoryBytes ?? 64 << 20);
     this.ecamBase = options.ecamBase ?? 0xb0000000;
   }
 
-  /** The core is being destroyed: forget the topology; this object's and its functions' methods throw. */
-  private release(): void {
+  /** Called by the core's destroy(): forget the topology; this object's and its functions' methods throw. */
+  coreDestroyed(): void {
     for (const f of this.byBdf.values()) poison(f);
     this.byBdf.clear();
     this.buses.clear();
