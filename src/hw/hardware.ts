@@ -1,4 +1,6 @@
-import { L, mem, slotReaper } from '../core/wasm.js';
+import { L, createCoreSync } from '../core/wasm.js';
+import type { Core } from '../core/wasm.js';
+import { poison } from '../core/lifetime.js';
 import { AddressMap } from './addressMap.js';
 import { parseBdf } from './bdf.js';
 import { Bridge } from './bridge.js';
@@ -49,6 +51,12 @@ export interface HardwareOptions {
   memory?: GuestMemory;
   /** base of the ECAM window in the memory address space (256 MiB, buses 0-255) */
   ecamBase?: number;
+  /**
+   * The wasm core the functions live in: an emulator's own (createEmulator), or the core of the
+   * emulator a VMM's guest bus belongs to. Without one, the embedded core is instantiated
+   * synchronously (fine in Node and workers; browsers should use createEmulator).
+   */
+  core?: Core;
 }
 
 /**
@@ -62,6 +70,7 @@ export class Hardware {
   readonly ecamSize = 256 << 20;
   interrupts: InterruptSink = nullSink;
   private readonly byBdf = new Map<string, PciFunction>();
+  private readonly removalHooks: ((f: PciFunction) => void)[] = [];
   private readonly buses = new Map<number, PciBus>([[0, this.root]]);
   private lastBdf = '';
   private lastFn: PciFunction | undefined;
@@ -71,9 +80,27 @@ export class Hardware {
   private mapsDirty = true;
   private busRoutes: Map<number, PciBus | null> | null = null;
 
+  /** The wasm core of this hardware's emulator (`core.raw` exports, `core.mem` views and slots). */
+  declare readonly core: Core;
+
   constructor(options: HardwareOptions = {}) {
+    // not enumerable: deep equality and printing (test assertions) stay off the core's memory
+    Object.defineProperty(this, 'core', { value: options.core ?? createCoreSync(), enumerable: false });
+    this.core.own(this);
     this.memory = options.memory ?? new GuestMemory(options.memoryBytes ?? 64 << 20);
     this.ecamBase = options.ecamBase ?? 0xb0000000;
+  }
+
+  /** Called by the core's destroy(): forget the topology; this object's and its functions' methods throw. */
+  coreDestroyed(): void {
+    for (const f of this.byBdf.values()) poison(f);
+    this.byBdf.clear();
+    this.buses.clear();
+    this.root.functions.clear();
+    this.lastBdf = '';
+    this.lastFn = undefined;
+    this.busRoutes = null;
+    poison(this);
   }
 
   // ---- building the topology ----------------------------------------------------------------
@@ -90,7 +117,6 @@ export class Hardware {
   private attach(f: PciFunction): void {
     f.bus.functions.set(f.devfn, f);
     this.byBdf.set(f.bdf, f);
-    slotReaper.register(f, f.slot, f);
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';
     this.busRoutes = null;
@@ -111,7 +137,7 @@ export class Hardware {
     }
     const ht = (f0.configRead(PCI_HEADER_TYPE, 1) & 0x7f) | (multi ? PCI_HEADER_TYPE_MFD : 0);
     f0.setRegister(PCI_HEADER_TYPE, 1, ht);
-    mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
+    this.core.mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
   }
 
   /** A function with a caller-described config space and plain memory behind its BARs. */
@@ -150,10 +176,10 @@ export class Hardware {
     create?: FunctionFactory<F>,
   ): F {
     const { bus, device, fn } = this.place(bdf);
-    const slot = mem.allocSlot();
+    const slot = this.core.mem.allocSlot();
     let f: F;
     try {
-      const layout = buildEndpointConfig(slot, spec, extra);
+      const layout = buildEndpointConfig(this.core, slot, spec, extra);
       const at = bdf.toLowerCase();
       f = create ? create(this, at, bus, device, fn, model, slot) : (new PciFunction(this, at, bus, device, fn, model, slot) as F);
       f.vendorId = spec.vendorId;
@@ -162,7 +188,7 @@ export class Hardware {
       if (spec.romSize) f.rom = buildOptionRom(spec.romSize, spec.vendorId, spec.deviceId, spec.classCode);
       init?.(f, layout);
     } catch (e) {
-      mem.freeSlot(slot);
+      this.core.mem.freeSlot(slot);
       throw e;
     }
     this.attach(f);
@@ -176,12 +202,12 @@ export class Hardware {
     if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
     // bus numbers grow downstream: a bridge's range [secondary, subordinate] must hold its children's
     if (sec <= bus.number) throw new Error(`secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
-    const slot = mem.allocSlot();
+    const slot = this.core.mem.allocSlot();
     let br: Bridge;
     try {
       br = new Bridge(this, bdf.toLowerCase(), bus, device, fn, slot, spec);
     } catch (e) {
-      mem.freeSlot(slot);
+      this.core.mem.freeSlot(slot);
       throw e;
     }
     this.attach(br);
@@ -194,15 +220,44 @@ export class Hardware {
     return br;
   }
 
-  /** Removes a function (VF disable, hot unplug). */
+  /**
+   * Hot-unplug: the host's removal path runs first (pci_stop_and_remove_bus_device: the bound
+   * driver's remove; for vfio, the REQ irq to the open device file, then the file is revoked), then
+   * the function (and a PF's VFs) leaves the bus and its slot is freed for the next function.
+   */
   removeFunction(bdf: string): void {
+    const f = this.byBdf.get(typeof bdf === 'string' ? bdf.toLowerCase() : bdf);
+    if (!f) return;
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    for (const hook of this.removalHooks) hook(f);
+    if (!f.alive) return; // a hook removed it already
+    for (const vf of [...this.byBdf.values()]) if (vf.physfn === f) this.detachFunction(vf.bdf);
+    this.detachFunction(f.bdf);
+  }
+
+  /**
+   * Registers the host kernel's removal path, run by removeFunction before the function leaves
+   * (the function is still present and readable while it runs). Returns the unregister call.
+   */
+  onRemove(hook: (f: PciFunction) => void): () => void {
+    this.removalHooks.push(hook);
+    return () => {
+      const i = this.removalHooks.indexOf(hook);
+      if (i >= 0) this.removalHooks.splice(i, 1);
+    };
+  }
+
+  /**
+   * Takes a function off its bus without the host's removal path: what the hardware itself does
+   * (VF Enable cleared removes the VFs); the host notices on its next look at the bus.
+   */
+  detachFunction(bdf: string): void {
     const f = this.byBdf.get(bdf.toLowerCase());
     if (!f) return;
     if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
     f.bus.functions.delete(f.devfn);
     this.byBdf.delete(f.bdf);
     if (f instanceof Bridge) this.buses.delete(f.secondary.number);
-    slotReaper.unregister(f);
     f.markRemoved();
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';
