@@ -1,6 +1,6 @@
 import { L, mem, slotReaper } from '../core/wasm.js';
 import { AddressMap } from './addressMap.js';
-import { parseBdf } from './bdf.js';
+import { canonicalBdf, normalizeBdf, parseBdf } from './bdf.js';
 import { Bridge } from './bridge.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT, CONFIG_DATA_PORT, decodeCf8, decodeEcam } from './configMechanism.js';
 import type { DeviceModel } from './deviceModel.js';
@@ -20,6 +20,7 @@ import { PciFunction } from './pciFunction.js';
 import { PCI_HEADER_TYPE, PCI_HEADER_TYPE_MFD, PCI_SUBORDINATE_BUS } from './pciRegs.js';
 import type { BridgeSpec, EndpointSpec } from './spec.js';
 import { checkInt } from './spec.js';
+import { PciError, PciRangeError, describeValue, hexValue } from './pciError.js';
 import type { ConfigBuilder } from './configBuilder.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
@@ -33,10 +34,11 @@ export function checkConfigAccess(offset: number, size: number): void {
 }
 
 function configAccessError(offset: number, size: number): never {
-  if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new RangeError(`config offset ${offset} is outside 0..4095`);
-  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
-  if ((offset & (size - 1)) !== 0) throw new RangeError(`config access of ${size} bytes at offset ${offset} is misaligned`);
-  throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
+  // EFAULT for a register no mechanism can address, as Linux's PCIBIOS_BAD_REGISTER_NUMBER becomes
+  if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new PciRangeError('EFAULT', `config offset ${hexValue(offset)} is outside 0x0..0xfff`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciRangeError('EINVAL', `config access size ${describeValue(size)} is not 1, 2 or 4`);
+  if ((offset & (size - 1)) !== 0) throw new PciRangeError('EFAULT', `config access of ${size} bytes at offset ${hexValue(offset)} is misaligned`);
+  throw new PciRangeError('EFAULT', `config access of ${size} bytes at offset ${hexValue(offset)} runs past 0xfff`);
 }
 
 /** Builds the PciFunction object for Hardware.addFunction (same arguments as the PciFunction constructor). */
@@ -90,10 +92,10 @@ export class Hardware {
 
   private place(bdf: string): { bus: PciBus; device: number; fn: number } {
     const a = parseBdf(bdf);
-    if (a.domain !== 0) throw new Error(`${bdf}: only PCI domain 0000 is emulated`);
+    if (a.domain !== 0) throw new PciError('ENODEV', `${bdf}: only PCI domain 0000 is emulated`);
     const bus = this.buses.get(a.bus);
-    if (!bus) throw new Error(`${bdf}: bus ${a.bus.toString(16).padStart(2, '0')} does not exist (add a bridge with that secondaryBus first)`);
-    if (this.byBdf.has(bdf.toLowerCase())) throw new Error(`${bdf}: a function with this address already exists`);
+    if (!bus) throw new PciError('ENODEV', `${bdf}: bus ${a.bus.toString(16).padStart(2, '0')} does not exist (add a bridge with that secondaryBus first)`);
+    if (this.byBdf.has(bdf.toLowerCase())) throw new PciError('EEXIST', `${bdf}: a function with this address already exists`);
     return { bus, device: a.device, fn: a.fn };
   }
 
@@ -155,6 +157,7 @@ export class Hardware {
     init?: (f: F, layout: EndpointLayout) => void,
     create?: FunctionFactory<F>,
   ): F {
+    bdf = canonicalBdf(bdf); // "bb:dd.f" means domain 0000
     const { bus, device, fn } = this.place(bdf);
     const slot = mem.allocSlot();
     let f: F;
@@ -177,6 +180,7 @@ export class Hardware {
 
   /** A PCI-to-PCI bridge with a new bus behind it. */
   addBridge(bdf: string, spec: BridgeSpec): Bridge {
+    bdf = canonicalBdf(bdf);
     const { bus, device, fn } = this.place(bdf);
     const sec = checkInt(spec?.secondaryBus, 1, 255, 'secondaryBus');
     if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
@@ -202,7 +206,7 @@ export class Hardware {
 
   /** Removes a function (VF disable, hot unplug). */
   removeFunction(bdf: string): void {
-    const f = this.byBdf.get(bdf.toLowerCase());
+    const f = this.function(bdf);
     if (!f) return;
     if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
     f.bus.functions.delete(f.devfn);
@@ -231,9 +235,9 @@ export class Hardware {
 
   function(bdf: string): PciFunction | undefined {
     if (bdf === this.lastBdf) return this.lastFn;
-    // addresses are stored lower-case; most callers already pass them so, and lower-casing costs
-    // more than the lookup itself
-    const f = this.byBdf.get(bdf) ?? (typeof bdf === 'string' ? this.byBdf.get(bdf.toLowerCase()) : undefined);
+    // addresses are stored canonical; most callers already pass them so, and normalising costs
+    // more than the lookup itself. The short "bb:dd.f" form is normalised on this miss path only.
+    const f = this.byBdf.get(bdf) ?? this.byBdf.get(normalizeBdf(bdf) ?? '');
     this.lastBdf = bdf;
     this.lastFn = f;
     return f;
@@ -255,7 +259,7 @@ export class Hardware {
   /** Direct config write by address; absent functions drop it. */
   configWrite(bdf: string, offset: number, size: 1 | 2 | 4, value: number): void {
     checkConfigAccess(offset, size);
-    if (!Number.isFinite(value)) throw new RangeError(`config write value ${value} is not a number`);
+    if (!Number.isFinite(value)) throw new PciRangeError('EINVAL', `config write value ${describeValue(value)} is not a number`);
     const f = this.function(bdf);
     if (f !== undefined) f.configWrite(offset, size, value >>> 0);
   }
@@ -405,6 +409,6 @@ export class Hardware {
 }
 
 function checkAccess(addr: number, size: number, limit: number): void {
-  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`access size ${size} is not 1, 2 or 4`);
-  if (!Number.isInteger(addr) || addr < 0 || addr + size > limit) throw new RangeError(`address ${addr} is out of range`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciRangeError('EINVAL', `access size ${describeValue(size)} is not 1, 2 or 4`);
+  if (!Number.isInteger(addr) || addr < 0 || addr + size > limit) throw new PciRangeError('EFAULT', `address ${hexValue(addr)} is out of range`);
 }

@@ -1,4 +1,5 @@
 // The shapes a caller uses to describe hardware (API.md). Validation lives with each builder.
+import { PciError, describeValue, hexValue } from './pciError.js';
 
 export interface BarSpec {
   kind: 'mem32' | 'mem64' | 'io';
@@ -49,9 +50,17 @@ export function hex(n: number, width = 0): string {
   return '0x' + n.toString(16).padStart(width, '0');
 }
 
+/**
+ * `value` if it is an integer in min..max.
+ * @throws PciError EINVAL (not a number at all) or ERANGE (out of range); register-width limits
+ *   (0xff, 0xffff, 0xfffe ...) are how users write IDs and offsets, so those ranges print in hex
+ */
 export function checkInt(value: unknown, min: number, max: number, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${field} must be an integer in ${min}..${max}, got ${String(value)}`);
+    const inHex = max >= 0xff && /^f+[ef8]?$/.test(max.toString(16));
+    const show = inHex ? hexValue : describeValue;
+    const code = typeof value === 'number' && Number.isInteger(value) ? 'ERANGE' : 'EINVAL';
+    throw new PciError(code, `${field} must be an integer in ${show(min)}..${show(max)}, got ${show(value)}`);
   }
   return value;
 }
