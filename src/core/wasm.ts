@@ -1,79 +1,87 @@
-// The only seam to the WebAssembly core. The esm bindings instantiate the module once per JS realm
-// (top-level await, fetch in a browser, fs in Node); every Emulator in the realm takes its slots
-// from that one instance, so a function's state is isolated by slot, not by instance.
-import * as raw from '../../build/release.js';
+// The only seam to the WebAssembly core. Nothing is compiled or instantiated at import time: an
+// emulator's core is created from a compiled module (src/core/load.ts) when the emulator is.
+import type { CoreExports } from './coreWasm.generated.js';
+import { layout } from './coreWasm.generated.js';
+import { embeddedCoreModuleSync, loadCoreModule } from './load.js';
+import type { WasmSource } from './load.js';
 
-export { raw };
+export type { CoreExports } from './coreWasm.generated.js';
+export type { WasmSource } from './load.js';
 
-/** Reads the layout constants the core exports, so TypeScript and AssemblyScript share one source. */
-function g(x: { value: number }): number {
-  return x.value;
-}
-
-export const L = {
-  SCRATCH: g(raw.SCRATCH),
-  SCRATCH_SIZE: g(raw.SCRATCH_SIZE),
-  SLOTS: g(raw.SLOTS),
-  SLOT_SIZE: g(raw.SLOT_SIZE),
-  CFG: g(raw.CFG),
-  WMASK: g(raw.WMASK),
-  W1C: g(raw.W1C),
-  INIT: g(raw.INIT),
-  EVMAP: g(raw.EVMAP),
-  VCONFIG: g(raw.VCONFIG),
-  VIRT: g(raw.VIRT),
-  UWRITE: g(raw.UWRITE),
-  META: g(raw.META),
-  PBA: g(raw.PBA),
-  VARIANT: g(raw.VARIANT),
-  MSIX: g(raw.MSIX),
-  VEVMAP: g(raw.VEVMAP),
-  CFG_SIZE: g(raw.CFG_SIZE),
-  M_MSI_CAP: g(raw.M_MSI_CAP),
-  M_MSIX_CAP: g(raw.M_MSIX_CAP),
-  M_PM_CAP: g(raw.M_PM_CAP),
-  M_PCIE_CAP: g(raw.M_PCIE_CAP),
-  M_MSIX_VECTORS: g(raw.M_MSIX_VECTORS),
-  M_BARS: g(raw.M_BARS),
-  BAR_REC: g(raw.BAR_REC),
-  ROM_INDEX: g(raw.ROM_INDEX),
-  M_VFIO_HWVAL: g(raw.M_VFIO_HWVAL),
-  BAR_NONE: g(raw.BAR_NONE),
-  BAR_MEM32: g(raw.BAR_MEM32),
-  BAR_MEM64: g(raw.BAR_MEM64),
-  BAR_IO: g(raw.BAR_IO),
-  BAR_ROM: g(raw.BAR_ROM),
-  BAR_MEM64_HI: g(raw.BAR_MEM64_HI),
-  EV_COMMAND: g(raw.EV_COMMAND),
-  EV_BAR: g(raw.EV_BAR),
-  EV_MSI: g(raw.EV_MSI),
-  EV_MSIX: g(raw.EV_MSIX),
-  EV_PM: g(raw.EV_PM),
-  EV_PCIE: g(raw.EV_PCIE),
-  EV_BRIDGE: g(raw.EV_BRIDGE),
-  EV_DEVICE: g(raw.EV_DEVICE),
-  VEV_COMMAND: g(raw.VEV_COMMAND),
-  VEV_INTX: g(raw.VEV_INTX),
-  VEV_BAR: g(raw.VEV_BAR),
-  VEV_PM: g(raw.VEV_PM),
-  VEV_MSI: g(raw.VEV_MSI),
-  VEV_PCIE: g(raw.VEV_PCIE),
-  VEV_AF: g(raw.VEV_AF),
-  IRQ_DROPPED: g(raw.IRQ_DROPPED),
-  IRQ_DELIVER: g(raw.IRQ_DELIVER),
-  IRQ_PENDED: g(raw.IRQ_PENDED),
-} as const;
+/**
+ * Layout constants of the core (assembly/layout.ts), known without an instance: the build step
+ * reads them from the module's exported globals, and every instance is checked against them.
+ */
+export const L = layout;
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-  // wasm memory is little-endian; the typed views below assume the host is too
+  // wasm memory is little-endian; the typed views below assume the host is too (checked lazily would
+  // cost a test on every access; this check is one comparison and creates nothing)
   throw new Error('pcisim: big-endian hosts are not supported');
 }
 
+/** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4) for abort messages. */
+function liftString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return '';
+  const len = new Uint32Array(memory.buffer)[(ptr - 4) >>> 2] >>> 1;
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr >>> 0, len));
+}
+
+function imports(box: { memory?: WebAssembly.Memory }): WebAssembly.Imports {
+  return {
+    env: {
+      abort(msg: number, file: number, line: number, col: number): never {
+        const m = box.memory;
+        const text = m ? `${liftString(m, msg)} in ${liftString(m, file)}:${line >>> 0}:${col >>> 0}` : 'abort';
+        throw new Error(`pcisim: wasm core assertion failed: ${text}`);
+      },
+    },
+  };
+}
+
+function checkLayout(exports: WebAssembly.Exports, what: string): void {
+  for (const [name, value] of Object.entries(layout)) {
+    const g = exports[name] as WebAssembly.Global | undefined;
+    const got = g instanceof WebAssembly.Global ? g.value : undefined;
+    if (got !== value) {
+      throw new Error(`pcisim: the wasm core from ${what} does not match this pcisim build (layout constant ${name} is ${value} here, ${got} in the module)`);
+    }
+  }
+}
+
+function start(instance: WebAssembly.Instance, box: { memory?: WebAssembly.Memory }, what: string): CoreExports {
+  const raw = instance.exports as unknown as CoreExports;
+  checkLayout(instance.exports, what);
+  box.memory = raw.memory;
+  raw._start();
+  return raw;
+}
+
+/** Instantiates a core synchronously from a compiled module. */
+export function instantiateCoreSync(module: WebAssembly.Module, what = 'the given module'): CoreExports {
+  const box: { memory?: WebAssembly.Memory } = {};
+  return start(new WebAssembly.Instance(module, imports(box)), box, what);
+}
+
+/** Instantiates a core (async: browsers refuse synchronous instantiation on the main thread past a size). */
+export async function instantiateCore(module: WebAssembly.Module, what = 'the given module'): Promise<CoreExports> {
+  const box: { memory?: WebAssembly.Memory } = {};
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, imports(box));
+  } catch (e) {
+    throw new Error(`pcisim: cannot instantiate the wasm core from ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  return start(instance, box, what);
+}
+
+export { loadCoreModule, embeddedCoreModuleSync };
+
 /**
- * Typed views over the core's memory and slot allocation. Views are rebuilt whenever memory grows
- * (only slot allocation grows it), so hot paths read `views.u32` each time instead of caching it.
+ * Typed views over one core's memory and its slot allocation. Views are rebuilt whenever memory
+ * grows (only slot allocation grows it), so hot paths read `mem.u32` each time instead of caching it.
  */
-class CoreMemory {
+export class CoreMemory {
   u8!: Uint8Array;
   u16!: Uint16Array;
   u32!: Uint32Array;
@@ -81,12 +89,12 @@ class CoreMemory {
   private free: number[] = [];
   private next = 0;
 
-  constructor() {
+  constructor(private readonly raw: CoreExports) {
     this.refresh();
   }
 
   refresh(): void {
-    const buf = raw.memory.buffer;
+    const buf = this.raw.memory.buffer;
     if (this.u8 && this.u8.buffer === buf) return;
     this.u8 = new Uint8Array(buf);
     this.u16 = new Uint16Array(buf);
@@ -99,16 +107,16 @@ class CoreMemory {
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.next;
-      if (raw.slotEnsure(slot + 1) < 0) throw new Error('pcisim: out of wasm memory for another function slot');
+      if (this.raw.slotEnsure(slot + 1) < 0) throw new Error('pcisim: out of wasm memory for another function slot');
       this.next++;
       this.refresh();
     }
-    raw.slotClear(slot);
+    this.raw.slotClear(slot);
     return slot;
   }
 
   freeSlot(slot: number): void {
-    raw.slotClear(slot);
+    this.raw.slotClear(slot);
     this.free.push(slot);
   }
 
@@ -127,7 +135,35 @@ class CoreMemory {
   }
 }
 
-export const mem = new CoreMemory();
+// ---- interim: one process-wide core, created by the first emulator (or Hardware) that needs it ----
+
+export let raw: CoreExports = undefined as unknown as CoreExports;
+export let mem: CoreMemory = undefined as unknown as CoreMemory;
+
+function install(r: CoreExports): void {
+  raw = r;
+  mem = new CoreMemory(r);
+}
+
+/** The process core, instantiated from the embedded module on first use. */
+export function ensureProcessCore(): void {
+  if (!raw) install(instantiateCoreSync(embeddedCoreModuleSync(), 'the embedded core'));
+}
+
+/** Loads the core from `source` (once) and makes it the process core if there is none yet. */
+export async function loadProcessCore(source?: WasmSource): Promise<void> {
+  const what = source === undefined ? 'the embedded core' : describeSource(source);
+  const module = await loadCoreModule(source);
+  const r = await instantiateCore(module, what);
+  if (!raw) install(r);
+}
+
+export function describeSource(source: WasmSource): string {
+  if (typeof source === 'string') return source;
+  if (source instanceof URL) return source.href;
+  if (source instanceof WebAssembly.Module) return 'the given WebAssembly.Module';
+  return 'the given bytes';
+}
 
 /** Frees the slots of functions that became unreachable without an explicit remove. */
 export const slotReaper = new FinalizationRegistry<number>((slot) => mem.freeSlot(slot));

@@ -1,4 +1,4 @@
-import { L, mem, slotReaper } from '../core/wasm.js';
+import { L, ensureProcessCore, mem, slotReaper } from '../core/wasm.js';
 import { AddressMap } from './addressMap.js';
 import { canonicalBdf, normalizeBdf, parseBdf } from './bdf.js';
 import { Bridge } from './bridge.js';
@@ -84,6 +84,7 @@ export class Hardware {
   private busRoutes: Map<number, PciBus | null> | null = null;
 
   constructor(options: HardwareOptions = {}) {
+    ensureProcessCore();
     this.memory = options.memory ?? new GuestMemory(options.memoryBytes ?? 64 << 20);
     this.ecamBase = options.ecamBase ?? 0xb0000000;
   }

@@ -3,7 +3,7 @@
 // layout, the wasm decode against the same model, BAR0 sizing through config space, the config
 // overrides of a transitional device, GET_REGION_INFO, and the I/O enable.
 import { describe, expect, it } from 'vitest';
-import { L, mem, raw } from '../../../src/core/wasm.js';
+import { L, ensureProcessCore, mem, raw } from '../../../src/core/wasm.js';
 import type { VirtioNetDevice } from '../../../src/hw/devices/virtio/virtioNetDevice.js';
 import { VIRTIO_MSI_NO_VECTOR } from '../../../src/hw/devices/virtio/virtioSpec.js';
 import { VIRTIOVF_NET_BAR0_SIZE, VL, virtioLegacyDecode } from '../../../src/host/variants/virtio/legacyIo.js';
@@ -11,6 +11,8 @@ import { REGION_INFO_SIZEOF, decodeRegionInfo, encodeRegionInfo } from '../../..
 import {
   BAR0, CFG, LegacyBar, VF1, VFIO, enableMsix, errno, openVf, outcome, regionOffset, vfDevice, vfState, virtioVfMachine,
 } from './virtioMachine.js';
+
+ensureProcessCore();
 
 // ---- an independent model of the legacy layout --------------------------------------------------
 
