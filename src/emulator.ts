@@ -4,6 +4,7 @@ import { Host } from './host/host.js';
 import { loadProcessCore } from './core/wasm.js';
 import type { WasmSource } from './core/wasm.js';
 
+/** Options of {@link createEmulator}. */
 export interface EmulatorOptions {
   /** size of DMA-visible guest memory (default 64 MiB) */
   memoryBytes?: number;
@@ -13,6 +14,10 @@ export interface EmulatorOptions {
   wasm?: WasmSource;
 }
 
+/**
+ * One emulated machine: its PCI hardware, the host kernel that drives it and the DMA-visible
+ * memory. Made by {@link createEmulator}; two emulators share no mutable state.
+ */
 export interface Emulator {
   hw: Hardware;
   host: Host;

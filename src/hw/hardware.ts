@@ -52,6 +52,7 @@ export type FunctionFactory<F extends PciFunction = PciFunction> = (
   slot: number,
 ) => F;
 
+/** Options of the {@link Hardware} constructor (and of createEmulator, which passes them on). */
 export interface HardwareOptions {
   memoryBytes?: number;
   /**

@@ -16,9 +16,11 @@ export type { Bdf } from './bdf.js';
 export { PciError, PciRangeError, isPciError, PCI_ERRNO } from './pciError.js';
 export type { PciErrorCode } from './pciError.js';
 export { cf8Address, ecamOffset } from './configMechanism.js';
+/** Config space register offsets and bits, named as in Linux's include/uapi/linux/pci_regs.h. */
 export * as pciRegs from './pciRegs.js';
 export { DmaEngine, dmaEngineOf, DmaEngineStateError } from './devices/dmaEngine/index.js';
 export type { DmaEngineMigration, DmaEngineOptions, DmaLogRange } from './devices/dmaEngine/index.js';
+/** The migratable sample DMA engine: device model, register layout, descriptors and state blob. */
 export * as dmaEngine from './devices/dmaEngine/index.js';
 export { Sriov, VirtualFunction } from './sriov.js';
 export { VirtioNetPf, virtioNetOf, vfMac } from './devices/virtio/virtioNetPf.js';
@@ -26,10 +28,12 @@ export type { VirtioNetOptions } from './devices/virtio/virtioNetPf.js';
 export { VirtioNetDevice } from './devices/virtio/virtioNetDevice.js';
 export { NetSwitch, Uplink, formatMac, parseMac } from './devices/virtio/netSwitch.js';
 export { LoopbackPeer } from './devices/virtio/loopbackPeer.js';
+/** Building and parsing the Ethernet, ARP, IPv4 and ICMP frames the virtio-net peers exchange. */
 export * as ethernetFrames from './devices/virtio/ethernetFrames.js';
 export { AdminQueueClient, encodeAdminCommand, legacyWriteData } from './devices/virtio/adminClient.js';
 export type { AdminReply, LegacyNotifyInfo } from './devices/virtio/adminClient.js';
 export { VirtioModernDriver } from './devices/virtio/modernDriver.js';
 export { DriverVirtqueue } from './devices/virtio/driverVirtqueue.js';
 export { placeBars, enableVfs } from './devices/virtio/bringUp.js';
+/** Numbers of the virtio 1.3 specification and Linux's include/uapi/linux/virtio_{config,pci,ring,net}.h. */
 export * as virtioSpec from './devices/virtio/virtioSpec.js';
