@@ -77,51 +77,144 @@ export async function instantiateCore(module: WebAssembly.Module, what = 'the gi
 
 export { loadCoreModule, embeddedCoreModuleSync };
 
+/** The Error every use of a destroyed emulator's core throws. */
+export function destroyedError(): Error {
+  return new Error('pcisim: this emulator was destroyed');
+}
+
+let destroyedRaw: CoreExports | undefined;
+
+/** Stands in for a destroyed core's exports: every export throws, nothing refers to the old memory. */
+function destroyedExports(names: string[]): CoreExports {
+  if (!destroyedRaw) {
+    const o: Record<string, unknown> = {};
+    const fail = (): never => {
+      throw destroyedError();
+    };
+    for (const n of names) Object.defineProperty(o, n, { get: fail });
+    destroyedRaw = Object.freeze(o) as unknown as CoreExports;
+  }
+  return destroyedRaw;
+}
+
+const EMPTY = new ArrayBuffer(0);
+
 /**
  * Typed views over one core's memory and its slot allocation. Views are rebuilt whenever memory
- * grows (only slot allocation grows it), so hot paths read `mem.u32` each time instead of caching it.
+ * grows (slot, vfio and MSI-X allocation may grow it), so hot paths read `mem.u32` each time
+ * instead of caching it. Addresses are unsigned up to 4 GiB: index views with `>>>`, never `>>`.
  */
 export class CoreMemory {
-  u8!: Uint8Array;
-  u16!: Uint16Array;
-  u32!: Uint32Array;
-  f64!: Float64Array;
+  u8: Uint8Array = new Uint8Array(EMPTY);
+  u16: Uint16Array = new Uint16Array(EMPTY);
+  u32: Uint32Array = new Uint32Array(EMPTY);
+  f64: Float64Array = new Float64Array(EMPTY);
   private free: number[] = [];
   private next = 0;
+  private dead = -1;
 
-  constructor(private readonly raw: CoreExports) {
+  constructor(private readonly core: Core) {
     this.refresh();
   }
 
   refresh(): void {
-    const buf = this.raw.memory.buffer;
-    if (this.u8 && this.u8.buffer === buf) return;
+    const buf = this.core.raw.memory.buffer;
+    if (this.u8.buffer === buf) return;
     this.u8 = new Uint8Array(buf);
     this.u16 = new Uint16Array(buf);
     this.u32 = new Uint32Array(buf);
     this.f64 = new Float64Array(buf);
   }
 
-  /** A zeroed slot for a new function. */
+  /** Zero-length views: a destroyed core's memory is no longer referenced. */
+  release(): void {
+    this.u8 = new Uint8Array(EMPTY);
+    this.u16 = new Uint16Array(EMPTY);
+    this.u32 = new Uint32Array(EMPTY);
+    this.f64 = new Float64Array(EMPTY);
+    this.free = [];
+  }
+
+  /** A zeroed slot (base block) for a new function. */
   allocSlot(): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.next;
-      if (this.raw.slotEnsure(slot + 1) < 0) throw new Error('pcisim: out of wasm memory for another function slot');
-      this.next++;
-      this.refresh();
+    const slot = this.free.length > 0 ? this.free.pop()! : this.next;
+    const base = this.core.raw.slotCreate(slot);
+    if (base === 0) {
+      if (slot !== this.next) this.free.push(slot);
+      throw outOfMemory('another PCI function');
     }
-    this.raw.slotClear(slot);
+    if (slot === this.next) this.next++;
+    this.refresh();
     return slot;
   }
 
+  /** Returns every block of the slot; the slot index goes to the next function. */
   freeSlot(slot: number): void {
-    this.raw.slotClear(slot);
+    this.core.raw.slotDestroy(slot);
     this.free.push(slot);
   }
 
+  /** Slots in use (for tests and measurements). */
+  get slotsInUse(): number {
+    return this.next - this.free.length;
+  }
+
+  /** Address of the slot's base block (CFG, WMASK, W1C, INIT, EVMAP, META). */
   base(slot: number): number {
-    return L.SLOTS + slot * L.SLOT_SIZE;
+    return this.core.raw.slotBase(slot) >>> 0;
+  }
+
+  /** Address of the slot's vfio block (VCONFIG, VIRT, UWRITE, VEVMAP, VMETA), allocated on first use. */
+  vfioBase(slot: number): number {
+    const v = this.core.raw.slotVfio(slot, 1) >>> 0;
+    if (v === 0) throw outOfMemory("a function's vfio state");
+    this.refresh();
+    return v;
+  }
+
+  /** Address of the slot's MSI-X table (the PBA follows it), 0 when it has none. */
+  msixBase(slot: number): number {
+    return this.core.raw.slotMsix(slot) >>> 0;
+  }
+
+  /**
+   * A copy of every byte the slot owns: its base block, then its vfio and MSI-X blocks when it has
+   * them (tests use it to show that nothing outside a function's own state changed).
+   */
+  slotBytes(slot: number): Uint8Array {
+    const raw = this.core.raw;
+    const base = this.base(slot);
+    const vfio = raw.slotVfio(slot, 0) >>> 0;
+    const msix = this.msixBase(slot);
+    const vectors = this.u32[(base + L.META + L.M_MSIX_VECTORS) >>> 2];
+    const parts = [this.u8.subarray(base, base + L.BASE_SIZE)];
+    if (vfio !== 0) parts.push(this.u8.subarray(vfio, vfio + L.VFIO_SIZE));
+    if (msix !== 0) parts.push(this.u8.subarray(msix, msix + vectors * 16 + Math.ceil(vectors / 64) * 8));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** msixSetup through the core, then fresh views (the block may have grown memory). */
+  msixSetup(slot: number, cap: number, vectors: number): number {
+    const r = this.core.raw.msixSetup(slot, cap, vectors);
+    this.refresh();
+    return r;
+  }
+
+  /** The slot removed functions point at: all-ones config space (power-on image too), no writable bit. */
+  deadSlot(): number {
+    if (this.dead < 0) {
+      this.dead = this.allocSlot();
+      const b = this.base(this.dead);
+      this.u8.fill(0xff, b + L.CFG, b + L.CFG + L.CFG_SIZE);
+      this.u8.fill(0xff, b + L.INIT, b + L.INIT + L.CFG_SIZE);
+    }
+    return this.dead;
   }
 
   /** Copies bytes out of the scratch buffer (after a bulk export filled it). */
@@ -135,27 +228,55 @@ export class CoreMemory {
   }
 }
 
-// ---- interim: one process-wide core, created by the first emulator (or Hardware) that needs it ----
-
-export let raw: CoreExports = undefined as unknown as CoreExports;
-export let mem: CoreMemory = undefined as unknown as CoreMemory;
-
-function install(r: CoreExports): void {
-  raw = r;
-  mem = new CoreMemory(r);
+function outOfMemory(what: string): Error {
+  return new Error(`pcisim: the emulator's wasm memory is full (4 GiB, the wasm32 limit): no room for ${what}`);
 }
 
-/** The process core, instantiated from the embedded module on first use. */
-export function ensureProcessCore(): void {
-  if (!raw) install(instantiateCoreSync(embeddedCoreModuleSync(), 'the embedded core'));
+/**
+ * One emulator's wasm core: its own instance and memory. Everything that reaches wasm does so
+ * through the core of the emulator it belongs to (`hw.core`, `fn.core`): `core.raw` are the
+ * number-only exports, `core.mem` the typed views and the slot allocator.
+ */
+export class Core {
+  raw: CoreExports;
+  readonly mem: CoreMemory;
+  private dead = false;
+  private readonly onDestroy: (() => void)[] = [];
+
+  constructor(raw: CoreExports) {
+    this.raw = raw;
+    this.mem = new CoreMemory(this);
+  }
+
+  get destroyed(): boolean {
+    return this.dead;
+  }
+
+  /** Runs `fn` when the core is destroyed (owners release what they hold on it). */
+  whenDestroyed(fn: () => void): void {
+    this.onDestroy.push(fn);
+  }
+
+  /** Drops the instance and its memory; later uses throw 'pcisim: this emulator was destroyed'. */
+  destroy(): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const fn of this.onDestroy.splice(0)) fn();
+    this.raw = destroyedExports(Object.keys(this.raw));
+    this.mem.release();
+  }
 }
 
-/** Loads the core from `source` (once) and makes it the process core if there is none yet. */
-export async function loadProcessCore(source?: WasmSource): Promise<void> {
+/** A core from `source` (default: the embedded one), compiled once per source, instantiated anew. */
+export async function createCore(source?: WasmSource): Promise<Core> {
   const what = source === undefined ? 'the embedded core' : describeSource(source);
   const module = await loadCoreModule(source);
-  const r = await instantiateCore(module, what);
-  if (!raw) install(r);
+  return new Core(await instantiateCore(module, what));
+}
+
+/** A core from the embedded module, synchronously (Node, workers; `new Hardware()` without a core). */
+export function createCoreSync(module?: WebAssembly.Module): Core {
+  return new Core(instantiateCoreSync(module ?? embeddedCoreModuleSync(), module ? 'the given module' : 'the embedded core'));
 }
 
 export function describeSource(source: WasmSource): string {
@@ -164,6 +285,3 @@ export function describeSource(source: WasmSource): string {
   if (source instanceof WebAssembly.Module) return 'the given WebAssembly.Module';
   return 'the given bytes';
 }
-
-/** Frees the slots of functions that became unreachable without an explicit remove. */
-export const slotReaper = new FinalizationRegistry<number>((slot) => mem.freeSlot(slot));

@@ -30,6 +30,13 @@ export class FileTable {
   get size(): number {
     return this.files.size;
   }
+
+  /** Forgets every file and returns them (the emulator is being destroyed). */
+  drain(): HostFile[] {
+    const all = [...this.files.values()];
+    this.files.clear();
+    return all;
+  }
 }
 
 /**

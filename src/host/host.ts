@@ -18,6 +18,7 @@ import { genericVfioPciDriver } from './vfio/vfioPciDriver.js';
 import { dmaeVfioPciDriver } from './variants/dmaEngine/dmaeVfioPciDriver.js';
 import { sriovNumvfsStore } from './iov.js';
 import { VirtioPciDriver } from './virtio/virtioPciDriver.js';
+import { poison } from '../core/lifetime.js';
 import { virtioVfioPciDriver } from './variants/virtio/main.js';
 
 /**
@@ -51,6 +52,18 @@ export class Host {
     this.driverCore.registerDriver(dmaeVfioPciDriver(this.vfio));
     this.driverCore.registerDriver(new VirtioPciDriver());
     this.driverCore.registerDriver(virtioVfioPciDriver(this.vfio));
+  }
+
+  /**
+   * Part of emu.destroy(): every open file (device files, eventfds, data streams) is forgotten and
+   * its methods, like the host's own, throw 'pcisim: this emulator was destroyed' from now on.
+   */
+  destroy(): void {
+    for (const f of this.vfio.files.drain()) poison(f);
+    poison(this.vfio);
+    poison(this.pci);
+    poison(this.driverCore);
+    poison(this);
   }
 
   /**

@@ -1,4 +1,6 @@
-import { L, ensureProcessCore, mem, slotReaper } from '../core/wasm.js';
+import { L, createCoreSync } from '../core/wasm.js';
+import type { Core } from '../core/wasm.js';
+import { poison } from '../core/lifetime.js';
 import { AddressMap } from './addressMap.js';
 import { canonicalBdf, normalizeBdf, parseBdf } from './bdf.js';
 import { Bridge } from './bridge.js';
@@ -62,6 +64,12 @@ export interface HardwareOptions {
   memory?: GuestMemory;
   /** base of the ECAM window in the memory address space (256 MiB, buses 0-255) */
   ecamBase?: number;
+  /**
+   * The wasm core the functions live in: an emulator's own (createEmulator), or the core of the
+   * emulator a VMM's guest bus belongs to. Without one, the embedded core is instantiated
+   * synchronously (fine in Node and workers; browsers should use createEmulator).
+   */
+  core?: Core;
 }
 
 /**
@@ -84,10 +92,26 @@ export class Hardware {
   private mapsDirty = true;
   private busRoutes: Map<number, PciBus | null> | null = null;
 
+  /** The wasm core of this hardware's emulator (`core.raw` exports, `core.mem` views and slots). */
+  readonly core: Core;
+
   constructor(options: HardwareOptions = {}) {
-    ensureProcessCore();
+    this.core = options.core ?? createCoreSync();
+    this.core.whenDestroyed(() => this.release());
     this.memory = options.memory ?? new GuestMemory(options.memoryBytes ?? 64 << 20);
     this.ecamBase = options.ecamBase ?? 0xb0000000;
+  }
+
+  /** The core is being destroyed: forget the topology; this object's and its functions' methods throw. */
+  private release(): void {
+    for (const f of this.byBdf.values()) poison(f);
+    this.byBdf.clear();
+    this.buses.clear();
+    this.root.functions.clear();
+    this.lastBdf = '';
+    this.lastFn = undefined;
+    this.busRoutes = null;
+    poison(this);
   }
 
   // ---- building the topology ----------------------------------------------------------------
@@ -104,7 +128,6 @@ export class Hardware {
   private attach(f: PciFunction): void {
     f.bus.functions.set(f.devfn, f);
     this.byBdf.set(f.bdf, f);
-    slotReaper.register(f, f.slot, f);
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';
     this.busRoutes = null;
@@ -125,7 +148,7 @@ export class Hardware {
     }
     const ht = (f0.configRead(PCI_HEADER_TYPE, 1) & 0x7f) | (multi ? PCI_HEADER_TYPE_MFD : 0);
     f0.setRegister(PCI_HEADER_TYPE, 1, ht);
-    mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
+    this.core.mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
   }
 
   /** A function with a caller-described config space and plain memory behind its BARs. */
@@ -161,10 +184,10 @@ export class Hardware {
   ): F {
     bdf = canonicalBdf(bdf); // "bb:dd.f" means domain 0000
     const { bus, device, fn } = this.place(bdf);
-    const slot = mem.allocSlot();
+    const slot = this.core.mem.allocSlot();
     let f: F;
     try {
-      const layout = buildEndpointConfig(slot, spec, extra);
+      const layout = buildEndpointConfig(this.core, slot, spec, extra);
       const at = bdf.toLowerCase();
       f = create ? create(this, at, bus, device, fn, model, slot) : (new PciFunction(this, at, bus, device, fn, model, slot) as F);
       f.vendorId = spec.vendorId;
@@ -173,7 +196,7 @@ export class Hardware {
       if (spec.romSize) f.rom = buildOptionRom(spec.romSize, spec.vendorId, spec.deviceId, spec.classCode);
       init?.(f, layout);
     } catch (e) {
-      mem.freeSlot(slot);
+      this.core.mem.freeSlot(slot);
       throw e;
     }
     this.attach(f);
@@ -188,12 +211,12 @@ export class Hardware {
     if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
     // bus numbers grow downstream: a bridge's range [secondary, subordinate] must hold its children's
     if (sec <= bus.number) throw new Error(`secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
-    const slot = mem.allocSlot();
+    const slot = this.core.mem.allocSlot();
     let br: Bridge;
     try {
       br = new Bridge(this, bdf.toLowerCase(), bus, device, fn, slot, spec);
     } catch (e) {
-      mem.freeSlot(slot);
+      this.core.mem.freeSlot(slot);
       throw e;
     }
     this.attach(br);
@@ -214,7 +237,6 @@ export class Hardware {
     f.bus.functions.delete(f.devfn);
     this.byBdf.delete(f.bdf);
     if (f instanceof Bridge) this.buses.delete(f.secondary.number);
-    slotReaper.unregister(f);
     f.markRemoved();
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';

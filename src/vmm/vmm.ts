@@ -59,7 +59,8 @@ export class Vmm implements VmmContext {
     const ram = options.ram ?? { base: 0, size: emu.memory.size };
     if (!emu.memory.contains(ram.base, ram.size) || ram.size <= 0) throw new RangeError(`guest RAM [${ram.base}, +${ram.size}) is not inside the ${emu.memory.size}-byte host memory`);
     this.ram = { base: ram.base, size: ram.size };
-    this.hw = new Hardware({ memory: emu.memory, ecamBase: options.ecamBase });
+    // the guest bus lives in the emulator's core, so emu.destroy() takes it down too
+    this.hw = new Hardware({ memory: emu.memory, ecamBase: options.ecamBase, core: emu.host.hw.core });
   }
 
   /** A PCI-to-PCI bridge (a root port) on the guest bus, for assigning devices behind it. */

@@ -1,4 +1,3 @@
-import { raw } from '../../../core/wasm.js';
 import type { DeviceModel } from '../../deviceModel.js';
 import type { GuestMemory } from '../../guestMemory.js';
 import type { PciFunction } from '../../pciFunction.js';
@@ -685,7 +684,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     if (caps !== null && off < caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA + 4 && caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA < off + size) {
       const t = this.pciCfgTarget(fn);
       if (t !== null) {
-        const data = raw.cfgRead(fn.slot, caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA, 4) >>> 0;
+        const data = fn.core.raw.cfgRead(fn.slot, caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA, 4) >>> 0;
         fn.barWrite(t.bar, t.offset, t.length, (data & lengthMask(t.length)) >>> 0);
       }
     }
@@ -699,19 +698,19 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     const t = this.pciCfgTarget(fn);
     if (t !== null) {
       const v = fn.barRead(t.bar, t.offset, t.length);
-      const cur = raw.cfgRead(fn.slot, data, 4) >>> 0;
+      const cur = fn.core.raw.cfgRead(fn.slot, data, 4) >>> 0;
       const m = lengthMask(t.length);
       fn.setRegister(data, 4, ((cur & ~m) | (v & m)) >>> 0);
     }
-    return raw.cfgRead(fn.slot, off, size) >>> 0;
+    return fn.core.raw.cfgRead(fn.slot, off, size) >>> 0;
   }
 
   /** The BAR access the PCI configuration access capability selects, or null when it selects none. */
   private pciCfgTarget(fn: PciFunction): { bar: number; offset: number; length: 1 | 2 | 4 } | null {
     const cap = this.caps!.pciCfg;
-    const bar = raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_BAR, 1);
-    const offset = raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_OFFSET, 4) >>> 0;
-    const length = raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_LENGTH, 4) >>> 0;
+    const bar = fn.core.raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_BAR, 1);
+    const offset = fn.core.raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_OFFSET, 4) >>> 0;
+    const length = fn.core.raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_LENGTH, 4) >>> 0;
     if (bar > 5 || (length !== 1 && length !== 2 && length !== 4) || offset % length !== 0) return null;
     const size = fn.barSize(bar);
     if (!(offset + length <= size)) return null;
