@@ -189,6 +189,19 @@ export function slotMsixAlloc(slot: i32, vectors: i32): i32 {
   return <i32>m;
 }
 
+/**
+ * Forgets every slot and block and zeroes all memory above the static data: the instance is as new
+ * (memory keeps its size). Lets a destroyed emulator's small instance serve the next emulator.
+ */
+export function coreReset(): void {
+  memory.fill(freeSmall, 0, <usize>(SMALL_CLASSES + 1) << 2);
+  freeLarge = 0;
+  heapTop = <u64>HEAP;
+  table = 0;
+  tableCap = 0;
+  memory.fill(<usize>SCRATCH, 0, (<usize>memory.size() << 16) - <usize>SCRATCH);
+}
+
 /** Memory size in 64 KiB pages (for tests and measurements). */
 export function memoryPages(): i32 {
   return memory.size();

@@ -1,6 +1,7 @@
 // pcisim public surface (see API.md).
 export { createEmulator } from './emulator.js';
 export type { Emulator, EmulatorOptions } from './emulator.js';
+export type { WasmSource } from './core/load.js';
 export { Hardware, checkConfigAccess } from './hw/hardware.js';
 export type { HardwareOptions } from './hw/hardware.js';
 export { PciFunction } from './hw/pciFunction.js';

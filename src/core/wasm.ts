@@ -63,12 +63,21 @@ export function instantiateCoreSync(module: WebAssembly.Module, what = 'the give
   return start(new WebAssembly.Instance(module, imports(box)), box, what);
 }
 
-/** Instantiates a core (async: browsers refuse synchronous instantiation on the main thread past a size). */
+/**
+ * Instantiates a core. Synchronously where the runtime allows it (a resolved promise costs a task:
+ * measured ~7 ms per emulator under load in Node); a browser's main thread refuses synchronous
+ * instantiation of modules past a size with a RangeError, and then the async path runs.
+ */
 export async function instantiateCore(module: WebAssembly.Module, what = 'the given module'): Promise<CoreExports> {
   const box: { memory?: WebAssembly.Memory } = {};
   let instance: WebAssembly.Instance;
   try {
-    instance = await WebAssembly.instantiate(module, imports(box));
+    try {
+      instance = new WebAssembly.Instance(module, imports(box));
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      instance = await WebAssembly.instantiate(module, imports(box));
+    }
   } catch (e) {
     throw new Error(`pcisim: cannot instantiate the wasm core from ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
@@ -232,6 +241,11 @@ function outOfMemory(what: string): Error {
   return new Error(`pcisim: the emulator's wasm memory is full (4 GiB, the wasm32 limit): no room for ${what}`);
 }
 
+/** Something built on a core that must let go of it when the core is destroyed. */
+export interface CoreOwner {
+  coreDestroyed(): void;
+}
+
 /**
  * One emulator's wasm core: its own instance and memory. Everything that reaches wasm does so
  * through the core of the emulator it belongs to (`hw.core`, `fn.core`): `core.raw` are the
@@ -241,9 +255,14 @@ export class Core {
   raw: CoreExports;
   readonly mem: CoreMemory;
   private dead = false;
-  private readonly onDestroy: (() => void)[] = [];
+  /** What is built on this core (the emulator's Hardware, VMM guest buses), weakly: a closed VMM's bus may go. */
+  private readonly owners = new Set<WeakRef<CoreOwner>>();
+  private added = 0;
 
-  constructor(raw: CoreExports) {
+  constructor(
+    raw: CoreExports,
+    private readonly module: WebAssembly.Module,
+  ) {
     this.raw = raw;
     this.mem = new CoreMemory(this);
   }
@@ -252,31 +271,57 @@ export class Core {
     return this.dead;
   }
 
-  /** Runs `fn` when the core is destroyed (owners release what they hold on it). */
-  whenDestroyed(fn: () => void): void {
-    this.onDestroy.push(fn);
+  /** `owner.coreDestroyed()` runs when the core is destroyed (the owner releases what it holds on it). */
+  own(owner: CoreOwner): void {
+    if (++this.added % 64 === 0) for (const r of this.owners) if (r.deref() === undefined) this.owners.delete(r);
+    this.owners.add(new WeakRef(owner));
   }
 
   /** Drops the instance and its memory; later uses throw 'pcisim: this emulator was destroyed'. */
   destroy(): void {
     if (this.dead) return;
     this.dead = true;
-    for (const fn of this.onDestroy.splice(0)) fn();
-    this.raw = destroyedExports(Object.keys(this.raw));
+    for (const r of this.owners) r.deref()?.coreDestroyed();
+    this.owners.clear();
+    const raw = this.raw;
+    this.raw = destroyedExports(Object.keys(raw));
     this.mem.release();
+    recycle(this.module, raw);
   }
+}
+
+// Creating a wasm instance costs milliseconds (V8 reserves the memory's guard region and frees it
+// only on GC), so a loop of create/destroy would spend its time there. A destroyed emulator's
+// instance, when its memory is still small, is wiped (coreReset zeroes all of it) and kept for the
+// next emulator built from the same module; the pool is bounded, so memory stays bounded.
+const POOL_MAX = 4;
+const POOL_MAX_PAGES = 16; // 1 MiB
+const pool = new WeakMap<WebAssembly.Module, CoreExports[]>();
+
+function recycle(module: WebAssembly.Module, raw: CoreExports): void {
+  if (raw.memoryPages() > POOL_MAX_PAGES) return;
+  let free = pool.get(module);
+  if (!free) pool.set(module, (free = []));
+  if (free.length >= POOL_MAX) return;
+  raw.coreReset();
+  free.push(raw);
+}
+
+function reuse(module: WebAssembly.Module): CoreExports | undefined {
+  return pool.get(module)?.pop();
 }
 
 /** A core from `source` (default: the embedded one), compiled once per source, instantiated anew. */
 export async function createCore(source?: WasmSource): Promise<Core> {
   const what = source === undefined ? 'the embedded core' : describeSource(source);
   const module = await loadCoreModule(source);
-  return new Core(await instantiateCore(module, what));
+  return new Core(reuse(module) ?? (await instantiateCore(module, what)), module);
 }
 
 /** A core from the embedded module, synchronously (Node, workers; `new Hardware()` without a core). */
 export function createCoreSync(module?: WebAssembly.Module): Core {
-  return new Core(instantiateCoreSync(module ?? embeddedCoreModuleSync(), module ? 'the given module' : 'the embedded core'));
+  const m = module ?? embeddedCoreModuleSync();
+  return new Core(reuse(m) ?? instantiateCoreSync(m, module ? 'the given module' : 'the embedded core'), m);
 }
 
 export function describeSource(source: WasmSource): string {

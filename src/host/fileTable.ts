@@ -31,6 +31,11 @@ export class FileTable {
     return this.files.size;
   }
 
+  /** The open files. */
+  list(): HostFile[] {
+    return [...this.files.values()];
+  }
+
   /** Forgets every file and returns them (the emulator is being destroyed). */
   drain(): HostFile[] {
     const all = [...this.files.values()];

@@ -83,6 +83,7 @@ export class Hardware {
   readonly ecamSize = 256 << 20;
   interrupts: InterruptSink = nullSink;
   private readonly byBdf = new Map<string, PciFunction>();
+  private readonly removalHooks: ((f: PciFunction) => void)[] = [];
   private readonly buses = new Map<number, PciBus>([[0, this.root]]);
   private lastBdf = '';
   private lastFn: PciFunction | undefined;
@@ -93,17 +94,18 @@ export class Hardware {
   private busRoutes: Map<number, PciBus | null> | null = null;
 
   /** The wasm core of this hardware's emulator (`core.raw` exports, `core.mem` views and slots). */
-  readonly core: Core;
+  declare readonly core: Core;
 
   constructor(options: HardwareOptions = {}) {
-    this.core = options.core ?? createCoreSync();
-    this.core.whenDestroyed(() => this.release());
+    // not enumerable: deep equality and printing (test assertions) stay off the core's memory
+    Object.defineProperty(this, 'core', { value: options.core ?? createCoreSync(), enumerable: false });
+    this.core.own(this);
     this.memory = options.memory ?? new GuestMemory(options.memoryBytes ?? 64 << 20);
     this.ecamBase = options.ecamBase ?? 0xb0000000;
   }
 
-  /** The core is being destroyed: forget the topology; this object's and its functions' methods throw. */
-  private release(): void {
+  /** Called by the core's destroy(): forget the topology; this object's and its functions' methods throw. */
+  coreDestroyed(): void {
     for (const f of this.byBdf.values()) poison(f);
     this.byBdf.clear();
     this.buses.clear();
@@ -229,9 +231,39 @@ export class Hardware {
     return br;
   }
 
-  /** Removes a function (VF disable, hot unplug). */
+  /**
+   * Hot-unplug: the host's removal path runs first (pci_stop_and_remove_bus_device: the bound
+   * driver's remove; for vfio, the REQ irq to the open device file, then the file is revoked), then
+   * the function (and a PF's VFs) leaves the bus and its slot is freed for the next function.
+   */
   removeFunction(bdf: string): void {
-    const f = this.function(bdf);
+    const f = this.function(bdf); // either address form
+    if (!f) return;
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    for (const hook of this.removalHooks) hook(f);
+    if (!f.alive) return; // a hook removed it already
+    for (const vf of [...this.byBdf.values()]) if (vf.physfn === f) this.detachFunction(vf.bdf);
+    this.detachFunction(f.bdf);
+  }
+
+  /**
+   * Registers the host kernel's removal path, run by removeFunction before the function leaves
+   * (the function is still present and readable while it runs). Returns the unregister call.
+   */
+  onRemove(hook: (f: PciFunction) => void): () => void {
+    this.removalHooks.push(hook);
+    return () => {
+      const i = this.removalHooks.indexOf(hook);
+      if (i >= 0) this.removalHooks.splice(i, 1);
+    };
+  }
+
+  /**
+   * Takes a function off its bus without the host's removal path: what the hardware itself does
+   * (VF Enable cleared removes the VFs); the host notices on its next look at the bus.
+   */
+  detachFunction(bdf: string): void {
+    const f = this.byBdf.get(bdf.toLowerCase());
     if (!f) return;
     if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
     f.bus.functions.delete(f.devfn);

@@ -50,9 +50,9 @@ export function writtenByte(off: number, size: number, value: number, target: nu
  */
 export class PciFunction {
   /** The wasm core of the emulator this function belongs to (`core.raw` exports, `core.mem` views). */
-  readonly core: Core;
+  declare readonly core: Core;
   /** `core.mem`, one property load away for the hot paths. */
-  readonly mem: CoreMemory;
+  declare readonly mem: CoreMemory;
   readonly slot: number;
   /** Address of the slot's base block in the core's memory (unsigned; index views with >>>). */
   readonly base: number;
@@ -87,8 +87,9 @@ export class PciFunction {
     public model: DeviceModel,
     slot: number,
   ) {
-    this.core = hw.core;
-    this.mem = hw.core.mem;
+    // not enumerable: deep equality and printing of a function (test assertions) stay off the core
+    Object.defineProperty(this, 'core', { value: hw.core, enumerable: false });
+    Object.defineProperty(this, 'mem', { value: hw.core.mem, enumerable: false });
     this.slot = slot;
     this.base = this.mem.base(slot);
     this.vendorId = 0;

@@ -267,7 +267,7 @@ export class Sriov {
     const gone = this.vfs;
     this.vfs = [];
     for (const vf of gone) {
-      this.pf.hw.removeFunction(vf.bdf);
+      this.pf.hw.detachFunction(vf.bdf);
       this.provider.vfRemoved?.(vf);
     }
   }

@@ -10,6 +10,7 @@ import type { BridgeSpec } from '../hw/spec.js';
 import type { VmmContext } from './vfioPciDevice.js';
 import { VfioPciDevice } from './vfioPciDevice.js';
 import { VmmLog } from './vmmLog.js';
+import { VFIO } from '../host/vfio/uapi/constants.js';
 
 /** Guest RAM: a window of the host's memory. The IOMMU maps it 1:1, so a guest address is a DMA address. */
 export interface GuestRam {
@@ -50,6 +51,8 @@ export class Vmm implements VmmContext {
   readonly log = new VmmLog();
   readonly host: Host;
   private readonly devs = new Map<string, VfioPciDevice>();
+  /** The REQ eventfd of each assigned device (the host asks for the device back through it). */
+  private readonly reqFds = new Map<string, Eventfd>();
   private controller: GuestInterruptController | null = null;
   private closed = false;
 
@@ -84,8 +87,52 @@ export class Vmm implements VmmContext {
       throw e;
     }
     this.devs.set(key, dev);
+    this.wireRequest(dev);
     this.log.info(`assigned ${dev.name} at ${key}`);
     return dev;
+  }
+
+  /**
+   * QEMU's vfio_register_req_notifier: an eventfd on the device's REQ irq, through which the host
+   * asks for the device back (hot-unplug, unbind); like vfio_req_notifier_handler, the answer is an
+   * unplug from the guest bus, which closes the file. A device without a REQ irq is left as it is.
+   */
+  private wireRequest(dev: VfioPciDevice): void {
+    let count = 0;
+    try {
+      count = dev.client.getIrqInfo(VFIO.PCI_REQ_IRQ_INDEX).count;
+    } catch {
+      return;
+    }
+    if (count === 0) return;
+    const efd = this.host.eventfd();
+    try {
+      dev.client.setIrqs(VFIO.PCI_REQ_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 0, { kind: 'eventfd', fds: [efd.fd] });
+    } catch (e) {
+      efd.close();
+      this.log.info(`${dev.name}: no REQ notifier (${e instanceof Error ? e.message : String(e)})`);
+      return;
+    }
+    efd.onSignal(() => {
+      this.log.info(`${dev.name}: the host asked for the device back; unplugging it`);
+      this.unplug(dev.guestBdf);
+    });
+    this.reqFds.set(dev.guestBdf, efd);
+  }
+
+  /**
+   * Hot-unplugs an assigned device: its interrupts are released on the host, its file is closed,
+   * and its function leaves the guest bus (the slot may be assigned again).
+   */
+  unplug(guestBdf: string): void {
+    const key = guestBdf.toLowerCase();
+    const dev = this.devs.get(key);
+    if (!dev) return;
+    this.devs.delete(key);
+    this.reqFds.get(key)?.close();
+    this.reqFds.delete(key);
+    dev.close();
+    this.hw.removeFunction(key);
   }
 
   /** Assigned devices in guest bus order. */
@@ -169,6 +216,8 @@ export class Vmm implements VmmContext {
       this.hw.removeFunction(d.guestBdf);
     }
     this.devs.clear();
+    for (const efd of this.reqFds.values()) efd.close();
+    this.reqFds.clear();
     this.releaseController();
   }
 

@@ -25,15 +25,16 @@ describe('one core per emulator', () => {
   it('two emulators have their own instance and memory', async () => {
     const a = await machine();
     const b = await machine();
-    expect(a.hw.core).not.toBe(b.hw.core);
-    expect(a.hw.core.raw.memory).not.toBe(b.hw.core.raw.memory);
+    // (identity checks as booleans: a failing .not.toBe would deep-compare two whole emulators)
+    expect(a.hw.core === b.hw.core).toBe(false);
+    expect(a.hw.core.raw.memory === b.hw.core.raw.memory).toBe(false);
     // the same slot number names different storage in each
     const fa = a.hw.function('0000:00:02.0')!;
     const fb = b.hw.function('0000:00:02.0')!;
     expect(fa.slot).toBe(fb.slot);
     a.hw.configWrite(fa.bdf, 0x3c, 1, 0x5a);
     expect(b.hw.configRead(fb.bdf, 0x3c, 1)).toBe(0);
-    expect(fa.core).toBe(a.hw.core);
+    expect(fa.core === a.hw.core).toBe(true);
   });
 
   it('random config writes, BAR accesses and interrupts on one emulator leave the other byte-for-byte unchanged', async () => {
@@ -99,9 +100,25 @@ describe('destroy()', () => {
     const { Vmm } = await import('../../src/index.js');
     const emu = await machine();
     const vmm = new Vmm(emu);
-    expect(vmm.hw.core).toBe(emu.hw.core);
+    expect(vmm.hw.core === emu.hw.core).toBe(true);
     emu.destroy();
     expect(() => vmm.hw.configRead('0000:00:00.0', 0, 4)).toThrow(DESTROYED);
+  });
+
+  it('an emulator created after another was destroyed starts from blank memory (a recycled instance is wiped)', async () => {
+    for (let round = 0; round < 6; round++) {
+      const a = await machine();
+      a.hw.configWrite('0000:00:02.0', 0x3c, 1, 0x5a);
+      a.destroy();
+      const b = await createEmulator({ memoryBytes: 1 << 20 });
+      const u8 = b.hw.core.mem.u8;
+      expect(u8.subarray(L.SCRATCH).every((x) => x === 0)).toBe(true);
+      expect(b.hw.functions()).toEqual([]);
+      const f = b.hw.addEndpoint('0000:00:02.0', { vendorId: 0x1234, deviceId: 0x5678, classCode: 0x020000 });
+      expect(b.hw.configRead(f.bdf, 0x3c, 1)).toBe(0);
+      expect(b.hw.configRead(f.bdf, 0, 4)).toBe(0x56781234);
+      b.destroy();
+    }
   });
 
   it('destroying one emulator leaves another working', async () => {

@@ -1,9 +1,9 @@
 // Where the core comes from: createEmulator({ wasm }) takes a URL, a path, bytes or a compiled
 // Module; nothing loads at import time; a failure names pcisim and what was tried.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../../src/index.js';
@@ -94,5 +94,27 @@ describe('loading the core', () => {
     const err = await createEmulator({ wasm: 42 as unknown as Uint8Array }).then(() => null, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(TypeError);
     expect(err?.message).toMatch(/^pcisim: the wasm option/);
+  });
+});
+
+describe('the browser entry', () => {
+  it('reaches no node: module and no build/ file through its static or dynamic imports', () => {
+    const seen = new Set<string>();
+    const bad: string[] = [];
+    const walk = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const src = readFileSync(file, 'utf8');
+      for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+        const spec = m[1] ?? m[2];
+        if (/^node:/.test(spec) || /build\//.test(spec)) bad.push(`${file}: ${spec}`);
+        if (!spec.startsWith('.')) continue;
+        const ts = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
+        if (existsSync(ts)) walk(ts);
+      }
+    };
+    walk(resolve(import.meta.dirname, '../../src/index.ts'));
+    expect(seen.size).toBeGreaterThan(50);
+    expect(bad).toEqual([]);
   });
 });

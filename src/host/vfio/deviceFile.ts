@@ -31,7 +31,8 @@ function asVfioError(e: unknown, what: string): VfioError {
  * BigInt arithmetic on hot paths.
  */
 export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
-  private closed = false;
+  /** OPEN, CLOSED (EBADF), or REVOKED: the device was hot-removed under the file (ENODEV). */
+  private state = OPEN;
   fd = -1;
 
   constructor(
@@ -42,7 +43,22 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   }
 
   private live(what: string): void {
-    if (this.closed) throw new VfioError('EBADF', `${what} on a closed vfio device file`);
+    if (this.state !== OPEN) this.gone(what);
+  }
+
+  private gone(what: string): never {
+    if (this.state === REVOKED) throw new VfioError('ENODEV', `${what}: ${this.vdev.bdf} was removed from the hardware`);
+    throw new VfioError('EBADF', `${what} on a closed vfio device file`);
+  }
+
+  /**
+   * The device left the hardware while this file was open and its user did not release it after the
+   * REQ irq: the device is closed under the file, whose calls answer ENODEV until it is closed.
+   */
+  revoke(): void {
+    if (this.state !== OPEN) return;
+    this.state = REVOKED;
+    vfioDeviceClose(this.vdev);
   }
 
   ioctl(request: number, arg: Uint8Array): number {
@@ -113,15 +129,20 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.state === CLOSED) return;
+    const wasOpen = this.state === OPEN;
+    this.state = CLOSED;
     this.onClose?.(this);
-    vfioDeviceClose(this.vdev);
+    if (wasOpen) vfioDeviceClose(this.vdev);
   }
 
   /** set by the opener to drop the file from the file table */
   onClose?: (f: VfioDeviceFileImpl) => void;
 }
+
+const OPEN = 0;
+const CLOSED = 1;
+const REVOKED = 2;
 
 const U64_END = 1n << 64n;
 
