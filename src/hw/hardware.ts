@@ -210,9 +210,9 @@ export class Hardware {
     bdf = canonicalBdf(bdf);
     const { bus, device, fn } = this.place(bdf);
     const sec = checkInt(spec?.secondaryBus, 1, 255, 'secondaryBus');
-    if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
+    if (this.buses.has(sec)) throw new PciError('EEXIST', `secondaryBus ${sec} already exists`);
     // bus numbers grow downstream: a bridge's range [secondary, subordinate] must hold its children's
-    if (sec <= bus.number) throw new Error(`secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
+    if (sec <= bus.number) throw new PciError('EINVAL', `secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
     const slot = this.core.mem.allocSlot();
     let br: Bridge;
     try {
@@ -239,7 +239,7 @@ export class Hardware {
   removeFunction(bdf: string): void {
     const f = this.function(bdf); // either address form
     if (!f) return;
-    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new PciError('EBUSY', `${bdf}: remove the functions behind the bridge first`);
     for (const hook of this.removalHooks) hook(f);
     if (!f.alive) return; // a hook removed it already
     for (const vf of [...this.byBdf.values()]) if (vf.physfn === f) this.detachFunction(vf.bdf);
@@ -265,7 +265,7 @@ export class Hardware {
   detachFunction(bdf: string): void {
     const f = this.byBdf.get(bdf.toLowerCase());
     if (!f) return;
-    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new PciError('EBUSY', `${bdf}: remove the functions behind the bridge first`);
     f.bus.functions.delete(f.devfn);
     this.byBdf.delete(f.bdf);
     if (f instanceof Bridge) this.buses.delete(f.secondary.number);

@@ -110,4 +110,17 @@ describe('hardware errors carry an errno code and print values as written', () =
     expect(isPciError(thrown(() => emu.hw.addEndpoint('0001:00:01.0', nic)), 'ENODEV')).toBe(true);
     expect(isPciError(new Error('x'))).toBe(false);
   });
+
+  it('bridges: a bus number taken is EEXIST, one not below is EINVAL, removing a bridge with children EBUSY', () => {
+    emu.hw.addBridge('00:1c.0', { secondaryBus: 1 });
+    emu.hw.addEndpoint('01:00.0', nic);
+    expect(isPciError(thrown(() => emu.hw.addBridge('00:1d.0', { secondaryBus: 1 })), 'EEXIST')).toBe(true);
+    expect(isPciError(thrown(() => emu.hw.addBridge('01:01.0', { secondaryBus: 1 })), 'EEXIST')).toBe(true);
+    emu.hw.addBridge('01:02.0', { secondaryBus: 2 });
+    expect(isPciError(thrown(() => emu.hw.addBridge('02:00.0', { secondaryBus: 2 })), 'EEXIST')).toBe(true);
+    emu.hw.addBridge('00:1e.0', { secondaryBus: 5 });
+    expect(isPciError(thrown(() => emu.hw.addBridge('05:00.0', { secondaryBus: 3 })), 'EINVAL')).toBe(true);
+    expect(isPciError(thrown(() => emu.hw.removeFunction('00:1c.0')), 'EBUSY')).toBe(true);
+    expect(emu.hw.configRead('0000:00:1c.0', 0, 2)).toBe(0x1b36); // still there
+  });
 });
