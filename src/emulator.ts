@@ -5,6 +5,7 @@ import { createCore } from './core/wasm.js';
 import type { WasmSource } from './core/wasm.js';
 import { poison } from './core/lifetime.js';
 
+/** Options of {@link createEmulator}. */
 export interface EmulatorOptions {
   /** size of DMA-visible guest memory (default 64 MiB) */
   memoryBytes?: number;
@@ -19,6 +20,10 @@ export interface EmulatorOptions {
   wasm?: WasmSource;
 }
 
+/**
+ * One emulated machine: its PCI hardware, the host kernel that drives it and the DMA-visible
+ * memory. Made by {@link createEmulator}; two emulators share no mutable state.
+ */
 export interface Emulator {
   hw: Hardware;
   host: Host;

@@ -2,7 +2,7 @@ import { L, createCoreSync } from '../core/wasm.js';
 import type { Core } from '../core/wasm.js';
 import { poison } from '../core/lifetime.js';
 import { AddressMap } from './addressMap.js';
-import { parseBdf } from './bdf.js';
+import { canonicalBdf, normalizeBdf, parseBdf } from './bdf.js';
 import { Bridge } from './bridge.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT, CONFIG_DATA_PORT, decodeCf8, decodeEcam } from './configMechanism.js';
 import type { DeviceModel } from './deviceModel.js';
@@ -25,6 +25,7 @@ import { isConfigImageSpec, prepareConfigImage } from './configImageBuild.js';
 import { checkInt } from './spec.js';
 import { checkConfigAccess } from './configAccess.js';
 import { ConfigHandle } from './configHandle.js';
+import { PciError, PciRangeError, describeValue, hexValue } from './pciError.js';
 import type { ConfigBuilder } from './configBuilder.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
@@ -42,6 +43,7 @@ export type FunctionFactory<F extends PciFunction = PciFunction> = (
   slot: number,
 ) => F;
 
+/** Options of the {@link Hardware} constructor (and of createEmulator, which passes them on). */
 export interface HardwareOptions {
   memoryBytes?: number;
   /**
@@ -107,10 +109,10 @@ export class Hardware {
 
   private place(bdf: string): { bus: PciBus; device: number; fn: number } {
     const a = parseBdf(bdf);
-    if (a.domain !== 0) throw new Error(`${bdf}: only PCI domain 0000 is emulated`);
+    if (a.domain !== 0) throw new PciError('ENODEV', `${bdf}: only PCI domain 0000 is emulated`);
     const bus = this.buses.get(a.bus);
-    if (!bus) throw new Error(`${bdf}: bus ${a.bus.toString(16).padStart(2, '0')} does not exist (add a bridge with that secondaryBus first)`);
-    if (this.byBdf.has(bdf.toLowerCase())) throw new Error(`${bdf}: a function with this address already exists`);
+    if (!bus) throw new PciError('ENODEV', `${bdf}: bus ${a.bus.toString(16).padStart(2, '0')} does not exist (add a bridge with that secondaryBus first)`);
+    if (this.byBdf.has(bdf.toLowerCase())) throw new PciError('EEXIST', `${bdf}: a function with this address already exists`);
     return { bus, device: a.device, fn: a.fn };
   }
 
@@ -175,6 +177,7 @@ export class Hardware {
     init?: (f: F, layout: EndpointLayout) => void,
     create?: FunctionFactory<F>,
   ): F {
+    bdf = canonicalBdf(bdf); // "bb:dd.f" means domain 0000
     const { bus, device, fn } = this.place(bdf);
     const slot = this.core.mem.allocSlot();
     let f: F;
@@ -197,11 +200,12 @@ export class Hardware {
 
   /** A PCI-to-PCI bridge with a new bus behind it. */
   addBridge(bdf: string, spec: BridgeSpec): Bridge {
+    bdf = canonicalBdf(bdf);
     const { bus, device, fn } = this.place(bdf);
     const sec = checkInt(spec?.secondaryBus, 1, 255, 'secondaryBus');
-    if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
+    if (this.buses.has(sec)) throw new PciError('EEXIST', `secondaryBus ${sec} already exists`);
     // bus numbers grow downstream: a bridge's range [secondary, subordinate] must hold its children's
-    if (sec <= bus.number) throw new Error(`secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
+    if (sec <= bus.number) throw new PciError('EINVAL', `secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
     const slot = this.core.mem.allocSlot();
     let br: Bridge;
     try {
@@ -226,9 +230,9 @@ export class Hardware {
    * the function (and a PF's VFs) leaves the bus and its slot is freed for the next function.
    */
   removeFunction(bdf: string): void {
-    const f = this.byBdf.get(typeof bdf === 'string' ? bdf.toLowerCase() : bdf);
+    const f = this.function(bdf); // either address form
     if (!f) return;
-    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new PciError('EBUSY', `${bdf}: remove the functions behind the bridge first`);
     for (const hook of this.removalHooks) hook(f);
     if (!f.alive) return; // a hook removed it already
     for (const vf of [...this.byBdf.values()]) if (vf.physfn === f) this.detachFunction(vf.bdf);
@@ -254,7 +258,7 @@ export class Hardware {
   detachFunction(bdf: string): void {
     const f = this.byBdf.get(bdf.toLowerCase());
     if (!f) return;
-    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new PciError('EBUSY', `${bdf}: remove the functions behind the bridge first`);
     f.bus.functions.delete(f.devfn);
     this.byBdf.delete(f.bdf);
     if (f instanceof Bridge) this.buses.delete(f.secondary.number);
@@ -280,9 +284,9 @@ export class Hardware {
 
   function(bdf: string): PciFunction | undefined {
     if (bdf === this.lastBdf) return this.lastFn;
-    // addresses are stored lower-case; most callers already pass them so, and lower-casing costs
-    // more than the lookup itself
-    const f = this.byBdf.get(bdf) ?? (typeof bdf === 'string' ? this.byBdf.get(bdf.toLowerCase()) : undefined);
+    // addresses are stored canonical; most callers already pass them so, and normalising costs
+    // more than the lookup itself. The short "bb:dd.f" form is normalised on this miss path only.
+    const f = this.byBdf.get(bdf) ?? this.byBdf.get(normalizeBdf(bdf) ?? '');
     this.lastBdf = bdf;
     this.lastFn = f;
     return f;
@@ -314,7 +318,7 @@ export class Hardware {
   /** Direct config write by address; absent functions drop it. */
   configWrite(bdf: string, offset: number, size: 1 | 2 | 4, value: number): void {
     checkConfigAccess(offset, size);
-    if (!Number.isFinite(value)) throw new RangeError(`config write value ${value} is not a number`);
+    if (!Number.isFinite(value)) throw new PciRangeError('EINVAL', `config write value ${describeValue(value)} is not a number`);
     const f = this.function(bdf);
     if (f !== undefined) f.configWrite(offset, size, value >>> 0);
   }
@@ -497,6 +501,6 @@ export class Hardware {
 }
 
 function checkAccess(addr: number, size: number, limit: number): void {
-  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`access size ${size} is not 1, 2 or 4`);
-  if (!Number.isInteger(addr) || addr < 0 || addr + size > limit) throw new RangeError(`address ${addr} is out of range`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciRangeError('EINVAL', `access size ${describeValue(size)} is not 1, 2 or 4`);
+  if (!Number.isInteger(addr) || addr < 0 || addr + size > limit) throw new PciRangeError('EFAULT', `address ${hexValue(addr)} is out of range`);
 }

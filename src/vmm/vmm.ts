@@ -20,6 +20,7 @@ export interface GuestRam {
   size: number;
 }
 
+/** Options of the {@link Vmm} constructor. */
 export interface VmmOptions {
   /** guest RAM inside the host memory (default: all of it) */
   ram?: GuestRam;
