@@ -1,5 +1,6 @@
 import { raw } from '../../../core/wasm.js';
 import type { DeviceModel } from '../../deviceModel.js';
+import { deviceDma, flatDma } from '../../embedding/deviceDma.js';
 import type { GuestMemory } from '../../guestMemory.js';
 import type { PciFunction } from '../../pciFunction.js';
 import { PCI_COMMAND, PCI_COMMAND_MASTER } from '../../pciRegs.js';
@@ -130,7 +131,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     this.adminQueueNum = o.adminQueues;
     this.adminQueueIndex = o.adminQueues > 0 ? this.numQueues : 0;
     this.queues = [];
-    for (let i = 0; i < this.numQueues + o.adminQueues; i++) this.queues.push(new SplitVirtqueue(i, o.queueSize, o.memory));
+    for (let i = 0; i < this.numQueues + o.adminQueues; i++) this.queues.push(new SplitVirtqueue(i, o.queueSize, flatDma(o.memory)));
     this.busy = this.queues.map(() => false);
     this.again = this.queues.map(() => false);
     this.common = new RegisterView(this.commonFields(), VIRTIO_PCI_COMMON_CFG_SIZEOF);
@@ -143,6 +144,9 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   attach(fn: PciFunction, caps: VirtioCapOffsets): void {
     this.fn = fn;
     this.caps = caps;
+    // from now on the queues reach memory as this function's bus master (through its IOMMU domain)
+    const dma = deviceDma(fn);
+    for (const q of this.queues) q.dma = dma;
     fn.readTrap = caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA;
     this.netSwitch.connect(this, this.mac);
   }
@@ -336,7 +340,6 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   private transmit(q: SplitVirtqueue): void {
     const n = q.pending();
     if (n === 0) return;
-    const bytes = this.memory.bytes;
     const hdr = this.hdrLen;
     for (let k = 0; k < n; k++) {
       const head = q.pop();
@@ -346,8 +349,8 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
         const a0 = q.segAddr[0];
         const l0 = q.segLen[0];
         // the switch borrows the frame: a view of the buffer when it is contiguous
-        if (l0 >= hdr + total) frame = bytes.subarray(a0 + hdr, a0 + hdr + total);
-        else if (l0 === hdr && q.segCount > 1 && q.segLen[1] >= total) frame = bytes.subarray(q.segAddr[1], q.segAddr[1] + total);
+        if (l0 >= hdr + total) frame = q.dma.window(a0 + hdr, total, 'read');
+        else if (l0 === hdr && q.segCount > 1 && q.segLen[1] >= total) frame = q.dma.window(q.segAddr[1], total, 'read');
         else {
           frame = new Uint8Array(total);
           q.readChain(frame, hdr, total);
@@ -392,9 +395,8 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
       while (s < q.segCount && !q.segWrite[s]) s++;
       if (q.segLen[s] >= need) {
         const a = q.segAddr[s];
-        const bytes = this.memory.bytes;
-        bytes.set(hdr === VIRTIO_NET_HDR_SIZE ? header : header.subarray(0, hdr), a);
-        bytes.set(frame, a + hdr);
+        q.dma.writeFrom(a, header, 0, hdr);
+        q.dma.writeFrom(a + hdr, frame, 0, frame.length);
       } else {
         q.writeChain(hdr === VIRTIO_NET_HDR_SIZE ? header : header.subarray(0, hdr), 0);
         q.writeChain(frame, hdr);
