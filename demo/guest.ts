@@ -1,0 +1,152 @@
+// The real Linux guest in the browser: v86 boots the kernel, SeaBIOS and initramfs that
+// scripts/prepare-guest.sh prepared (served by the demo's vite config), its serial console goes to
+// xterm.js, and the page drives the busybox shell that the guest's /init leaves on ttyS0.
+import type { Terminal } from '@xterm/xterm';
+import { V86 } from 'v86';
+import type { V86Options } from 'v86';
+import type { DemoState } from './main.js';
+import type { GuestPciView } from './stack.js';
+import { sizeText } from './stack.js';
+
+// the same words the Node harness boots with (src/v86/nodeGuest.ts), for a quick emulated boot
+const CMDLINE = 'console=ttyS0 panic=-1 tsc=reliable mitigations=off random.trust_cpu=on nokaslr no_timer_check i8042.noaux i8042.nokbd audit=0 rdinit=/init';
+const MARK = '__PCISIM';
+
+export interface DemoGuest {
+  readonly emulator: V86;
+  bootMs: number;
+  /** runs a shell command on the guest's console; resolves with what it printed */
+  run(cmd: string, timeoutMs?: number): Promise<string>;
+  networkUp(ip: string): Promise<void>;
+  pciView(): Promise<GuestPciView[]>;
+  hotAdd(): Promise<string>;
+}
+
+/** Console bytes to the terminal, minus the marker lines the page uses to frame its commands. */
+class ConsoleFilter {
+  private pending = '';
+  constructor(private readonly term: Terminal) {}
+  byte(ch: string): void {
+    if (this.pending === '' && ch !== '_') {
+      this.term.write(ch);
+      return;
+    }
+    this.pending += ch;
+    if (ch === '\n') {
+      if (!this.pending.startsWith(MARK)) this.term.write(this.pending);
+      this.pending = '';
+    } else if (!MARK.startsWith(this.pending.slice(0, MARK.length))) {
+      this.term.write(this.pending);
+      this.pending = '';
+    }
+  }
+}
+
+export async function bootGuest(state: DemoState, term: Terminal, status: (s: string) => void): Promise<DemoGuest> {
+  const t0 = performance.now();
+  let out = '';
+  let waiters: (() => void)[] = [];
+  const filter = new ConsoleFilter(term);
+  const emulator = new V86({
+    wasm_path: new URL('/v86/v86.wasm', location.href).href,
+    memory_size: 96 * 1024 * 1024,
+    vga_memory_size: 2 * 1024 * 1024,
+    bios: { url: 'guest/bios.bin' },
+    vga_bios: { url: 'guest/vgabios.bin' },
+    bzimage: { url: 'guest/bzImage' },
+    initrd: { url: 'guest/initramfs.gz' },
+    cmdline: CMDLINE,
+    acpi: true,
+    autostart: false,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  } as V86Options);
+  emulator.add_listener('serial0-output-byte', (byte: number) => {
+    const ch = String.fromCharCode(byte);
+    out += ch;
+    filter.byte(ch);
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  });
+  term.onData((d) => emulator.serial0_send(d));
+  await new Promise<void>((res) => emulator.add_listener('emulator-loaded', () => res()));
+  status('v86 loaded; attaching pcisim and booting Linux…');
+  await emulator.run();
+
+  const waitFor = (re: RegExp, from: number, timeoutMs: number, what: string) =>
+    new Promise<RegExpExecArray>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`)), timeoutMs);
+      const check = () => {
+        const m = re.exec(out.slice(from));
+        if (m) {
+          clearTimeout(timer);
+          res(m);
+        } else waiters.push(check);
+      };
+      check();
+    });
+  await waitFor(/PCISIM-GUEST-READY \S+\r?\n/, 0, 240_000, 'the guest to boot');
+  const bootMs = performance.now() - t0;
+
+  let seq = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const run = (cmd: string, timeoutMs = 30_000): Promise<string> => {
+    const job = queue.then(async () => {
+      const n = ++seq;
+      term.write(`\x1b[36m# ${cmd}\x1b[0m\r\n`);
+      const from = out.length;
+      emulator.serial0_send(`echo ${MARK}B${n}; ${cmd} 2>&1; echo ${MARK}E${n}\n`);
+      const m = await waitFor(new RegExp(`${MARK}B${n}\\r?\\n([\\s\\S]*?)${MARK}E${n}\\r?\\n`), from, timeoutMs, cmd);
+      return m[1].replace(/\r/g, '');
+    });
+    queue = job.catch(() => {});
+    return job;
+  };
+
+  return {
+    emulator,
+    bootMs,
+    run,
+    async networkUp(ip: string) {
+      await run('insmod /lib/modules/virtio_pci.ko force_legacy=1; insmod /lib/modules/virtio_net.ko', 60_000);
+      await run(`ip addr add ${ip}/24 dev eth0 && ip link set eth0 up && ip -br addr show eth0`, 30_000);
+    },
+    async pciView() {
+      // vendor, device, driver and the resource lines of every function, from sysfs
+      const text = await run(
+        'for d in /sys/bus/pci/devices/*; do echo "@ ${d##*/} $(cat $d/vendor) $(cat $d/device) $(basename "$(readlink $d/driver)" 2>/dev/null)"; head -7 $d/resource; done',
+      );
+      return parsePciView(text);
+    },
+    async hotAdd() {
+      throw new Error('hot-add needs the v86 adapter (not wired yet)');
+    },
+  };
+}
+
+/** Parses the sysfs listing of pciView into functions with their BARs. */
+export function parsePciView(text: string): GuestPciView[] {
+  const out: GuestPciView[] = [];
+  let cur: GuestPciView | null = null;
+  let index = 0;
+  for (const line of text.split('\n')) {
+    const m = /^@ (\S+) 0x([0-9a-f]+) 0x([0-9a-f]+) ?(\S*)/.exec(line);
+    if (m) {
+      cur = { bdf: m[1], vendor: parseInt(m[2], 16), device: parseInt(m[3], 16), driver: m[4] || null, bars: [] };
+      out.push(cur);
+      index = 0;
+      continue;
+    }
+    const r = /^0x([0-9a-f]+) 0x([0-9a-f]+) 0x([0-9a-f]+)/.exec(line);
+    if (r && cur) {
+      const start = parseInt(r[1], 16);
+      const end = parseInt(r[2], 16);
+      const flags = parseInt(r[3], 16);
+      if (end > start) cur.bars.push(`${index === 6 ? 'ROM' : `BAR${index}`} ${flags & 0x100 ? 'io' : 'mem'} 0x${start.toString(16)} [${sizeText(end - start + 1)}]`);
+      index++;
+    }
+  }
+  return out;
+}
