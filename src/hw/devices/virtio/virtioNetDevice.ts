@@ -113,6 +113,8 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   private readonly deviceCfg = new Uint8Array(VIRTIO_NET_CFG_SIZEOF);
   private hdrLen = VIRTIO_NET_HDR_LEGACY_SIZE;
   private readonly busy: boolean[];
+  /** a data queue's processing is with the scheduler */
+  private readonly scheduled: boolean[];
   private readonly again: boolean[];
   readonly common: RegisterView;
   private readonly legacyNoMsix: RegisterView;
@@ -133,6 +135,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     this.queues = [];
     for (let i = 0; i < this.numQueues + o.adminQueues; i++) this.queues.push(new SplitVirtqueue(i, o.queueSize, flatDma(o.memory)));
     this.busy = this.queues.map(() => false);
+    this.scheduled = this.queues.map(() => false);
     this.again = this.queues.map(() => false);
     this.common = new RegisterView(this.commonFields(), VIRTIO_PCI_COMMON_CFG_SIZEOF);
     this.legacyNoMsix = new RegisterView(this.legacyFields(false), 20);
@@ -309,10 +312,28 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
 
   // ---- queue processing ----------------------------------------------------------------------------
 
-  /** Available-buffer notification for queue `index`. */
+  /**
+   * Available-buffer notification for queue `index`. With a scheduler on the hardware
+   * (hw.setScheduler) a data queue is processed later, once per batch of notifications; the
+   * administration queue always completes inside the notification (its driver waits for it there).
+   */
   kick(index: number): void {
     this.stats.notifications++;
     if (index < 0 || index >= this.queues.length) return;
+    const hw = this.fn?.hw;
+    if (hw !== undefined && hw.scheduler !== null && index < this.numQueues) {
+      if (this.scheduled[index]) return;
+      this.scheduled[index] = true;
+      hw.defer(() => {
+        this.scheduled[index] = false;
+        this.process(index);
+      });
+      return;
+    }
+    this.process(index);
+  }
+
+  private process(index: number): void {
     const q = this.queues[index];
     if (!q.enabled || !this.ready) return;
     if (this.busy[index]) {
