@@ -25,18 +25,29 @@ export interface DemoGuest {
 /** Console bytes to the terminal, minus the marker lines the page uses to frame its commands. */
 class ConsoleFilter {
   private pending = '';
+  private batch = '';
+  private timer: ReturnType<typeof setTimeout> | null = null;
   constructor(private readonly term: Terminal) {}
+  /** the console arrives a byte at a time: hand xterm a batch every 40 ms instead */
+  write(text: string): void {
+    this.batch += text;
+    this.timer ??= setTimeout(() => {
+      this.term.write(this.batch);
+      this.batch = '';
+      this.timer = null;
+    }, 40);
+  }
   byte(ch: string): void {
     if (this.pending === '' && ch !== '_') {
-      this.term.write(ch);
+      this.write(ch);
       return;
     }
     this.pending += ch;
     if (ch === '\n') {
-      if (!this.pending.startsWith(MARK)) this.term.write(this.pending);
+      if (!this.pending.startsWith(MARK)) this.write(this.pending);
       this.pending = '';
     } else if (!MARK.startsWith(this.pending.slice(0, MARK.length))) {
-      this.term.write(this.pending);
+      this.write(this.pending);
       this.pending = '';
     }
   }
@@ -95,7 +106,7 @@ export async function bootGuest(state: DemoState, term: Terminal, status: (s: st
   const run = (cmd: string, timeoutMs = 30_000): Promise<string> => {
     const job = queue.then(async () => {
       const n = ++seq;
-      term.write(`\x1b[36m# ${cmd}\x1b[0m\r\n`);
+      filter.write(`\x1b[36m# ${cmd}\x1b[0m\r\n`);
       const from = out.length;
       emulator.serial0_send(`echo ${MARK}B${n}; ${cmd} 2>&1; echo ${MARK}E${n}\n`);
       const m = await waitFor(new RegExp(`${MARK}B${n}\\r?\\n([\\s\\S]*?)${MARK}E${n}\\r?\\n`), from, timeoutMs, cmd);

@@ -39,7 +39,7 @@ function result(text: string, cls = ''): void {
   resultEl.className = cls;
 }
 
-const term = new Terminal({ convertEol: true, fontSize: 13, rows: 26, cols: 96, scrollback: 5000, theme: { background: '#000000' } });
+const term = new Terminal({ convertEol: true, fontSize: 13, rows: 26, cols: 88, scrollback: 5000, theme: { background: '#000000' } });
 term.open($('terminal'));
 
 export interface DemoState {
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     term.write(`\r\n\x1b[31m${(e as Error).message}\x1b[0m\r\n`);
     return;
   }
-  for (const id of ['act-ping', 'act-sriov', 'act-hotadd']) ($(id) as HTMLButtonElement).disabled = false;
+  for (const id of ['act-ping', 'act-hotadd']) ($(id) as HTMLButtonElement).disabled = false;
   status(`guest up in ${(state.guest.bootMs / 1000).toFixed(1)} s — bringing eth0 up`);
   await state.guest.networkUp(GUEST_IP);
   state.guestPci = await state.guest.pciView();

@@ -60,7 +60,7 @@ export function renderStack(root: HTMLElement, s: DemoState): void {
     const dev = emu.host.pciDev(f.bdf);
     const vfs = dev.sriov ? ` sriov_numvfs=${dev.sriov.numVfs}/${dev.sriov.totalVfs}` : '';
     const open = s.assigned.has(f.bdf) ? ' (vfio fd open)' : '';
-    return { b: short(f.bdf), drv: `${dev.driver?.name ?? null}${vfs}${open}`, cls: f.isVirtfn ? 'vf' : '', id: f.bdf };
+    return { b: short(f.bdf), drv: `${dev.driver?.name ?? '(no driver)'}${vfs}${open}`, cls: f.isVirtfn ? 'vf' : '', id: f.bdf };
   });
   const vmmLines = [...s.assigned].map(([host, guest]) => ({ b: `guest ${short(guest)} <- host ${short(host)}`, drv: 'vfio-pci device', id: guest }));
   const assignedGuest = new Set(s.assigned.values());
