@@ -4,7 +4,6 @@
 import type { Terminal } from '@xterm/xterm';
 import { V86 } from 'v86';
 import type { V86Options } from 'v86';
-import type { DemoState } from './main.js';
 import type { GuestPciView } from './stack.js';
 import { sizeText } from './stack.js';
 
@@ -15,11 +14,10 @@ const MARK = '__PCISIM';
 export interface DemoGuest {
   readonly emulator: V86;
   bootMs: number;
-  /** runs a shell command on the guest's console; resolves with what it printed */
-  run(cmd: string, timeoutMs?: number): Promise<string>;
+  /** runs a shell command on the guest's console; resolves with what it printed (kept off the terminal when `quiet`) */
+  run(cmd: string, timeoutMs?: number, quiet?: boolean): Promise<string>;
   networkUp(ip: string): Promise<void>;
   pciView(): Promise<GuestPciView[]>;
-  hotAdd(): Promise<string>;
 }
 
 /** Console bytes to the terminal, minus the marker lines the page uses to frame its commands. */
@@ -27,6 +25,9 @@ class ConsoleFilter {
   private pending = '';
   private batch = '';
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** commands whose output the page reads but the terminal does not show */
+  readonly quiet = new Set<number>();
+  private muted = false;
   constructor(private readonly term: Terminal) {}
   /** the console arrives a byte at a time: hand xterm a batch every 40 ms instead */
   write(text: string): void {
@@ -39,21 +40,23 @@ class ConsoleFilter {
   }
   byte(ch: string): void {
     if (this.pending === '' && ch !== '_') {
-      this.write(ch);
+      if (!this.muted) this.write(ch);
       return;
     }
     this.pending += ch;
     if (ch === '\n') {
-      if (!this.pending.startsWith(MARK)) this.write(this.pending);
+      const m = new RegExp(`^${MARK}([BE])(\\d+)`).exec(this.pending);
+      if (m && this.quiet.has(Number(m[2]))) this.muted = m[1] === 'B';
+      if (!m && !this.muted) this.write(this.pending);
       this.pending = '';
     } else if (!MARK.startsWith(this.pending.slice(0, MARK.length))) {
-      this.write(this.pending);
+      if (!this.muted) this.write(this.pending);
       this.pending = '';
     }
   }
 }
 
-export async function bootGuest(state: DemoState, term: Terminal, status: (s: string) => void): Promise<DemoGuest> {
+export async function bootGuest(attach: (emulator: V86) => void, term: Terminal, status: (s: string) => void): Promise<DemoGuest> {
   const t0 = performance.now();
   let out = '';
   let waiters: (() => void)[] = [];
@@ -83,7 +86,8 @@ export async function bootGuest(state: DemoState, term: Terminal, status: (s: st
   });
   term.onData((d) => emulator.serial0_send(d));
   await new Promise<void>((res) => emulator.add_listener('emulator-loaded', () => res()));
-  status('v86 loaded; attaching pcisim and booting Linux…');
+  attach(emulator);
+  status('v86 loaded, pcisim attached; booting Linux…');
   await emulator.run();
 
   const waitFor = (re: RegExp, from: number, timeoutMs: number, what: string) =>
@@ -103,12 +107,14 @@ export async function bootGuest(state: DemoState, term: Terminal, status: (s: st
 
   let seq = 0;
   let queue: Promise<unknown> = Promise.resolve();
-  const run = (cmd: string, timeoutMs = 30_000): Promise<string> => {
+  const run = (cmd: string, timeoutMs = 30_000, quiet = false): Promise<string> => {
     const job = queue.then(async () => {
       const n = ++seq;
-      filter.write(`\x1b[36m# ${cmd}\x1b[0m\r\n`);
+      if (quiet) filter.quiet.add(n);
+      else filter.write(`\x1b[36m# ${cmd}\x1b[0m\r\n`);
       const from = out.length;
-      emulator.serial0_send(`echo ${MARK}B${n}; ${cmd} 2>&1; echo ${MARK}E${n}\n`);
+      // markers built by the shell ($((n))), so an echo of the command line could never match them
+      emulator.serial0_send(`echo ${MARK}B$((${n})); { ${cmd}; } 2>&1; echo ${MARK}E$((${n}))\n`);
       const m = await waitFor(new RegExp(`${MARK}B${n}\\r?\\n([\\s\\S]*?)${MARK}E${n}\\r?\\n`), from, timeoutMs, cmd);
       return m[1].replace(/\r/g, '');
     });
@@ -122,17 +128,16 @@ export async function bootGuest(state: DemoState, term: Terminal, status: (s: st
     run,
     async networkUp(ip: string) {
       await run('insmod /lib/modules/virtio_pci.ko force_legacy=1; insmod /lib/modules/virtio_net.ko', 60_000);
-      await run(`ip addr add ${ip}/24 dev eth0 && ip link set eth0 up && ip -br addr show eth0`, 30_000);
+      await run(`ip addr add ${ip}/24 dev eth0 && ip link set eth0 up && ip addr show eth0`, 30_000);
     },
     async pciView() {
       // vendor, device, driver and the resource lines of every function, from sysfs
       const text = await run(
         'for d in /sys/bus/pci/devices/*; do echo "@ ${d##*/} $(cat $d/vendor) $(cat $d/device) $(basename "$(readlink $d/driver)" 2>/dev/null)"; head -7 $d/resource; done',
+        30_000,
+        true,
       );
       return parsePciView(text);
-    },
-    async hotAdd() {
-      throw new Error('hot-add needs the v86 adapter (not wired yet)');
     },
   };
 }

@@ -8,6 +8,11 @@ import { createEmulator } from '../src/emulator.js';
 import type { Emulator } from '../src/emulator.js';
 import { LoopbackPeer } from '../src/hw/devices/virtio/loopbackPeer.js';
 import type { VirtioNetPf } from '../src/hw/devices/virtio/virtioNetPf.js';
+import { attachV86 } from '../src/v86/attach.js';
+import type { V86Attachment } from '../src/v86/attach.js';
+import { v86GuestMemory } from '../src/v86/scenario.js';
+import { Vmm } from '../src/vmm/vmm.js';
+import type { V86 } from 'v86';
 import { Counters, countCalls } from './counters.js';
 import { bootGuest } from './guest.js';
 import type { DemoGuest } from './guest.js';
@@ -24,6 +29,9 @@ export const PEER = { mac: '02:00:00:00:00:fe', ip: '10.0.2.2' };
 /** the peer on the second PF's uplink, reached through a hot-added VF */
 export const PEER2 = { mac: '02:00:00:00:01:fe', ip: '10.0.3.2' };
 const GUEST_IP = '10.0.2.15';
+/** guest slots: the boot NIC, then hot-added VFs (v86's own devices sit below 0x10) */
+const GUEST_NIC = '0000:00:10.0';
+const HOTPLUG_FIRST_SLOT = 0x11;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -46,6 +54,9 @@ export interface DemoState {
   emu: Emulator;
   pf: VirtioNetPf;
   counters: Counters;
+  /** the VMM whose bus the guest sees, and the v86 adapter (null until v86 is loaded) */
+  vmm: Vmm | null;
+  attachment: V86Attachment | null;
   guest: DemoGuest | null;
   guestPci: GuestPciView[] | null;
   /** host bdf -> guest bdf for what the VMM assigned */
@@ -62,29 +73,56 @@ async function buildHost(counters: Counters): Promise<{ emu: Emulator; pf: Virti
   emu.hw.addDmaEngine(DMA_BDF, { deviceMemoryBytes: 64 << 10 });
   emu.host.bind(DMA_BDF); // dmae-vfio-pci, by best match
   emu.host.sriovConfigure(NET_PF, 1);
-  // what the guest side does reaches the host hardware through these: count them at the seam
+  // the host kernel and vfio reach the emulated hardware through these: count them
   countCalls(emu.hw, counters, { configRead: 'config', configWrite: 'config', ioRead: 'pio', ioWrite: 'pio', mmioRead: 'mmio', mmioWrite: 'mmio' });
   return { emu, pf };
+}
+
+/** Before the guest runs: a VMM over v86's RAM with VF 1 of the first PF assigned, its bus attached to v86. */
+function attachToV86(v86: V86): void {
+  const { emu } = state;
+  const emulator = v86 as unknown as Parameters<typeof attachV86>[0];
+  const vmm = new Vmm(emu, { memory: v86GuestMemory(emulator) });
+  const vf = `${NET_PF.slice(0, -1)}1`;
+  emu.host.bind(vf); // virtio-vfio-pci, by best match
+  vmm.assign(emu.host.openDevice(vf), GUEST_NIC);
+  state.assigned.set(vf, GUEST_NIC);
+  state.vmm = vmm;
+  state.attachment = attachV86(emulator, vmm);
 }
 
 let state: DemoState;
 
 function redraw(): void {
   renderStack($('stack'), state);
-  state.counters.render($('counters'), { admin: state.emu.hw.functions().reduce((n, f) => n + ((f as Partial<VirtioNetPf>).admin?.executed ?? 0), 0) });
+  const a = state.attachment?.stats;
+  const admin = state.emu.hw.functions().reduce((n, f) => n + ((f as Partial<VirtioNetPf>).admin?.executed ?? 0), 0);
+  const h = state.counters.host;
+  state.counters.render($('counters'), [
+    ['config', 'guest config cycles (v86 -> VMM bus)', a?.config ?? 0],
+    ['pio', 'guest port I/O', a?.io ?? 0],
+    ['mmio', 'guest MMIO', a?.mmio ?? 0],
+    ['msi', 'MSI/MSI-X delivered to the guest', a?.msi ?? 0],
+    ['intx', 'INTx edges / EOIs', (a?.intx ?? 0) + (a?.eoi ?? 0)],
+    ['hotplug', 'ACPI hotplug: plugs, SCIs', (state.attachment?.hotplug?.stats.plugs ?? 0) + (state.attachment?.hotplug?.stats.sciRaised ?? 0)],
+    ['admin', 'virtio admin commands (PF admin queues)', admin],
+    ['host-config', 'host config accesses (kernel, vfio)', h.config],
+    ['host-pio', 'host port I/O (vfio -> hardware)', h.pio],
+    ['host-mmio', 'host MMIO (vfio -> hardware)', h.mmio],
+  ]);
 }
 
 async function main(): Promise<void> {
   const counters = new Counters();
   const { emu, pf } = await buildHost(counters);
-  state = { emu, pf, counters, guest: null, guestPci: null, assigned: new Map(), fresh: new Set() };
+  state = { emu, pf, counters, vmm: null, attachment: null, guest: null, guestPci: null, assigned: new Map(), fresh: new Set() };
   redraw();
   setInterval(redraw, 500);
   wireActions();
 
   status('booting Linux in v86…');
   try {
-    state.guest = await bootGuest(state, term, (s) => status(s));
+    state.guest = await bootGuest(attachToV86, term, (s) => status(s));
   } catch (e) {
     status(`guest: ${(e as Error).message}`, 'error');
     term.write(`\r\n\x1b[31m${(e as Error).message}\x1b[0m\r\n`);
@@ -136,9 +174,11 @@ function wireActions(): void {
   );
   $('act-hotadd').addEventListener('click', (ev) =>
     void busy(ev.currentTarget as HTMLButtonElement, async () => {
-      if (!state.guest) throw new Error('the guest is not running');
-      result(await state.guest.hotAdd(), 'ok');
-      state.guestPci = await state.guest.pciView();
+      result('hot-adding…');
+      const text = await hotAdd();
+      result(text, 'ok');
+      $('result').dataset.hotadd = 'ok';
+      if (state.guest) state.guestPci = await state.guest.pciView();
     }),
   );
   $('act-migrate').addEventListener('click', (ev) =>
@@ -161,6 +201,53 @@ function wireActions(): void {
       el.dataset.digestsEqual = String(same && r.ramEqual);
     }),
   );
+}
+
+/**
+ * Hot-adds the next free VF of the second PF to the running guest: the host binds it (best match:
+ * virtio-vfio-pci), the VMM assigns its vfio device file at a new guest slot, and the ACPI hotplug
+ * controller tells Linux (PCI_UP bit, GPE 1, SCI): its _E01 method runs PCNF, which notifies the
+ * slot, and acpiphp scans it, assigns BARs and probes virtio-pci. Then the new NIC pings its peer.
+ */
+async function hotAdd(): Promise<string> {
+  const { guest, vmm } = state;
+  const hp = state.attachment?.hotplug;
+  if (!guest || !vmm || !hp) throw new Error('the guest is not running (or the adapter has no ACPI hotplug controller)');
+  const lines: string[] = [];
+  if (state.pf.vfs.length === 0) {
+    setNumVfs(1);
+    lines.push(`host: echo 1 > /sys/bus/pci/devices/${PF_BDF}/sriov_numvfs`);
+  }
+  const vf = state.pf.vfs.find((v) => !state.assigned.has(v.bdf));
+  if (!vf) throw new Error(`every VF of ${PF_BDF} is in the guest already: raise sriov_numvfs first`);
+  const k = [...state.assigned.values()].filter((b) => b !== GUEST_NIC).length;
+  const slot = HOTPLUG_FIRST_SLOT + k;
+  const guestBdf = `0000:00:${slot.toString(16).padStart(2, '0')}.0`;
+  const driver = state.emu.host.bind(vf.bdf);
+  vmm.assign(state.emu.host.openDevice(vf.bdf), guestBdf);
+  state.assigned.set(vf.bdf, guestBdf);
+  state.fresh = new Set([vf.bdf, guestBdf]);
+  lines.push(`host: ${vf.bdf.slice(5)} bound to ${driver}; VMM: vfio device assigned at guest ${guestBdf.slice(5)}`);
+  hp.plug(slot);
+  lines.push(`ACPI: PCI_UP bit ${slot} set, GPE0 status bit 1, SCI (IRQ 9) raised`);
+  // v86's ACPI timer may lower IRQ 9 before Linux takes the SCI: keep the level up while it is pending
+  const keep = setInterval(() => hp.refreshSci(), 250);
+  let found: string;
+  try {
+    found = await guest.run(
+      `d=/sys/bus/pci/devices/${guestBdf}; for i in $(seq 1 90); do [ -e $d/virtio0/net ] || [ -n "$(ls $d/virtio*/net 2>/dev/null)" ] && break; sleep 1; done; ls $d/virtio*/net; basename $(readlink $d/driver)`,
+      150_000,
+    );
+  } finally {
+    clearInterval(keep);
+  }
+  const ifname = /^(eth\d+)$/m.exec(found)?.[1];
+  if (!ifname) throw new Error(`${lines.join('\n')}\nthe guest did not bring up a NIC at ${guestBdf}:\n${found}`);
+  const ip = `10.0.3.${15 + k}`;
+  const out = await guest.run(`ip addr add ${ip}/24 dev ${ifname} && ip link set ${ifname} up && ping -c 2 -W 3 -I ${ifname} ${PEER2.ip}`, 60_000);
+  const replies = out.split('\n').filter((l) => /bytes from 10\.0\.3\.2/.test(l)).length;
+  lines.push(`guest: acpiphp took slot ${slot}; ${guestBdf.slice(5)} driver ${/^\S+$/m.exec(found.trim().split('\n').pop() ?? '')?.[0]}, ${ifname} ${ip}; ping ${PEER2.ip}: ${replies}/2 replies`);
+  return lines.join('\n');
 }
 
 /** `echo n > sriov_numvfs`: like the kernel, a change between two non-zero counts goes through 0. */
