@@ -22,6 +22,7 @@ import type { BridgeSpec, EndpointSpec } from './spec.js';
 import { checkInt } from './spec.js';
 import type { ConfigBuilder } from './configBuilder.js';
 import { DecodeEvents } from './embedding/decodeEvents.js';
+import { HwLog } from './embedding/hwLog.js';
 import type { DecodeListener } from './embedding/decodeEvents.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
@@ -73,6 +74,8 @@ export class Hardware {
   readonly ecamBase: number;
   readonly ecamSize = 256 << 20;
   interrupts: InterruptSink = nullSink;
+  /** accesses devices contained rather than performed (partial register writes ...), once per register and width */
+  readonly log = new HwLog();
   private readonly byBdf = new Map<string, PciFunction>();
   private readonly buses = new Map<number, PciBus>([[0, this.root]]);
   private lastBdf = '';

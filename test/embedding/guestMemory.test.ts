@@ -35,7 +35,7 @@ describe('GuestMemory.wrap', () => {
     m.writeU32(16, 0xdeadbeef);
     expect(a[16]).toBe(0xef);
     expect(m.size).toBe(8192);
-    let cur = new Uint8Array(4096);
+    let cur: Uint8Array = new Uint8Array(4096);
     const g = GuestMemory.wrap(() => cur);
     g.writeU16(2, 0x1234);
     cur = grow(cur, 4096);
@@ -54,7 +54,7 @@ describe('GuestMemory.wrap', () => {
   });
 
   it('virtio-net frames and DMA engine jobs keep working while the buffer is replaced between and inside them', async () => {
-    let ram = new Uint8Array(8 << 20);
+    let ram: Uint8Array = new Uint8Array(8 << 20);
     const memory = GuestMemory.wrap(() => ram);
     const emu = await createEmulator({ memory });
     const hw = emu.hw;

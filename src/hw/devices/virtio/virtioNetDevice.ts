@@ -137,9 +137,10 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     this.busy = this.queues.map(() => false);
     this.scheduled = this.queues.map(() => false);
     this.again = this.queues.map(() => false);
-    this.common = new RegisterView(this.commonFields(), VIRTIO_PCI_COMMON_CFG_SIZEOF);
-    this.legacyNoMsix = new RegisterView(this.legacyFields(false), 20);
-    this.legacyMsix = new RegisterView(this.legacyFields(true), 24);
+    const partial = (f: RegisterField, off: number, size: number) => this.partialWrite(f.name, f.size, off, size, 'merged into the register');
+    this.common = new RegisterView(this.commonFields(), VIRTIO_PCI_COMMON_CFG_SIZEOF, partial);
+    this.legacyNoMsix = new RegisterView(this.legacyFields(false), 20, partial);
+    this.legacyMsix = new RegisterView(this.legacyFields(true), 24, partial);
     this.refreshDeviceConfig();
   }
 
@@ -685,6 +686,16 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     return 0;
   }
 
+  /**
+   * A write narrower than its register (an emulator that splits a 16-bit MMIO write into bytes):
+   * the device does what virtio leaves to it, and says so once per register and width.
+   */
+  private partialWrite(register: string, registerSize: number, off: number, size: number, outcome: string): void {
+    const fn = this.fn;
+    if (fn === null) return;
+    fn.hw.log.once(`partial:${fn.bdf}:${register}:${size}`, `${fn.bdf} (${this.name}): ${size}-byte write at byte ${off} of the ${registerSize}-byte register ${register}: ${outcome}; virtio drivers access a register with its own width`);
+  }
+
   barWrite(_fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4, value: number): void {
     const l = this.layout;
     if (bar !== l.bar) return;
@@ -693,8 +704,9 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
       if (n % l.notifyMultiplier === 0) this.kick(n / l.notifyMultiplier);
       return;
     }
-    if (offset === l.legacyNotify && size >= 2) {
-      this.legacyNotify(value);
+    if (l.legacyNotify >= 0 && (offset === l.legacyNotify || offset === l.legacyNotify + 1)) {
+      if (size >= 2 && offset === l.legacyNotify) this.legacyNotify(value);
+      else this.partialWrite('queue_notify', 2, offset - l.legacyNotify, size, 'dropped (no queue is notified)');
       return;
     }
     if (offset >= l.common && offset < l.common + l.commonLength) this.common.write(offset - l.common, size, value);
