@@ -42,6 +42,10 @@ options:
   --cf8-only       with --hardware: mechanism #1 (0xCF8/0xCFC) alone, so extended capabilities
                    (AER, DSN) are not seen (default: mechanism #1, and ECAM for the extended space,
                    as Linux does on x86)
+  --v86            the whole stack under a real Linux guest: Debian's 6.1 kernel boots in v86 with
+                   pcisim's VMM as its PCI bus (2 VFs through virtio-vfio-pci), its console printed
+                   as it boots, then Linux's virtio_net pings the peer and is pinged back (needs
+                   "bash scripts/prepare-guest.sh" first); with --legacy, virtio_pci force_legacy=1
   --help           show this help
 `;
 
@@ -108,6 +112,8 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
   let mode: Mode = 'cf8';
   let json = false;
   let hardware = false;
+  let v86 = false;
+  let legacy = false;
   const stack: StackOptions = {};
   try {
     for (let i = 0; i < argv.length; i++) {
@@ -119,6 +125,8 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
       else if (arg === '--ecam') mode = 'ecam';
       else if (arg === '--cf8-only') mode = 'cf8-only';
       else if (arg === '--hardware') hardware = true;
+      else if (arg === '--v86') v86 = true;
+      else if (arg === '--legacy') legacy = true;
       else if (arg === '--no-migration') stack.migrate = false;
       else if (arg === '--vfs') stack.vfs = intArg(arg, argv[++i], 1, MAX_VFS);
       else if (arg === '--pings' || arg === '--frames') stack.pings = intArg(arg, argv[++i], 1, 10000);
@@ -133,6 +141,11 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
   }
 
   if (hardware) return runHardware(mode, json, out);
+  if (v86) return (await import('../v86/cliRun.js')).runV86(out, err, { legacy, pings: stack.pings });
+  if (legacy) {
+    err.write(`pcisim: --legacy goes with --v86\n\n${USAGE}`);
+    return 2;
+  }
 
   stack.ecam = mode === 'ecam';
   let hwProblems = 0;

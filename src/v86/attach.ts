@@ -114,6 +114,8 @@ class Attachment implements V86Attachment {
     try {
       this.hookConfig();
       this.hookTimers();
+      // pcisim says when its decode changes (BAR moved, Command, windows, power state, hotplug)
+      this.undo.push(this.hw.onDecodeChange(() => this.remap()));
       this.hookMmio16();
       this.hookInterrupts();
       if (options.acpiHotplug ?? apic) this.hotplug = this.hookAcpiHotplug();
@@ -211,9 +213,7 @@ class Attachment implements V86Attachment {
     this.stats.config++;
     // a cycle straddling the dword (e.g. a 16-bit access at 0xCFF) reaches only its own lanes
     if ((reg & 3) + size > 4) size = (4 - (reg & 3)) as 1 | 2;
-    const v = this.hw.configCycle(bus, devfn >> 3, devfn & 7, reg, size, value);
-    if (value !== undefined) this.remap();
-    return v;
+    return this.hw.configCycle(bus, devfn >> 3, devfn & 7, reg, size, value);
   }
 
   // ---- BARs: port table and MMIO maps -----------------------------------------------------------
@@ -235,8 +235,8 @@ class Attachment implements V86Attachment {
     const ports = this.cpu.io.ports;
     const want = new Set<number>();
     for (const r of ranges) {
+      // x86 port I/O ends at 0xffff (a BAR being sized decodes at 0xfffffffc for a moment)
       for (let p = r.base; p < r.end && p < 0x10000; p++) want.add(p);
-      if (r.end > 0x10000) this.once(`io-high:${r.fn.bdf}:${r.bar}`, `${r.fn.bdf} BAR${r.bar} decodes ports above 0xffff (0x${r.base.toString(16)}); x86 port I/O cannot reach them`);
     }
     for (const [p, orig] of this.ioSaved) {
       if (!want.has(p)) {
@@ -278,7 +278,6 @@ class Attachment implements V86Attachment {
     this.stats.io++;
     if (this.eoiOnAccess.size) this.accessEoi('io', port);
     this.hw.ioWrite(port, size, value);
-    this.remap();
   }
 
   /**
@@ -289,10 +288,8 @@ class Attachment implements V86Attachment {
     const cpu = this.cpu;
     const want = new Set<number>();
     for (const r of ranges) {
-      if (r.base >= 2 ** 32) {
-        this.once(`mem-high:${r.fn.bdf}:${r.bar}`, `${r.fn.bdf} BAR${r.bar} is at 0x${r.base.toString(16)}, above v86's 32-bit physical address space`);
-        continue;
-      }
+      // v86's physical address space ends at 4 GiB (a 64-bit BAR being sized passes above it)
+      if (r.base >= 2 ** 32) continue;
       const last = Math.min(r.end, 2 ** 32) - 1;
       for (let b = Math.floor(r.base / 2 ** MMIO_BLOCK_BITS); b <= Math.floor(last / 2 ** MMIO_BLOCK_BITS); b++) want.add(b);
     }
@@ -345,7 +342,6 @@ class Attachment implements V86Attachment {
     this.stats.mmio++;
     if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
     this.hw.mmioWrite(addr, size, value >>> 0);
-    this.remap();
   }
 
   /** v86 splits a 16-bit MMIO write into two byte writes; pcisim gets it whole. */
@@ -496,15 +492,13 @@ class Attachment implements V86Attachment {
     this.eoiListener?.(source);
   }
 
-  /** The EOI watch and decode follow-up also run on each pass of v86's main loop. */
+  /** The EOI watch also runs on each pass of v86's main loop. */
   private hookTimers(): void {
     const cpu = this.cpu;
     const orig = cpu.run_hardware_timers;
     const mine = (acpiEnabled: number, now: number): number => {
       const next = orig.call(cpu, acpiEnabled, now);
-      if (this.detached) return next;
-      this.remap();
-      if (this.pending.size === 0) return next;
+      if (this.detached || this.pending.size === 0) return next;
       this.pollEoi();
       return Math.min(next, 1);
     };

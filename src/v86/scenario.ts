@@ -123,7 +123,7 @@ export interface HardwareScenario {
  * generic endpoint on v86's bus; the guest's own drivers drive them. Call before the guest runs.
  */
 export async function attachHardwareScenario(emulator: V86Like, options: { pfBdf?: string; endpointBdf?: string; attach?: AttachV86Options } = {}): Promise<HardwareScenario> {
-  const emu = await createEmulator({ memory: v86GuestMemory(emulator) } as Parameters<typeof createEmulator>[0]);
+  const emu = await createEmulator({ memory: v86GuestMemory(emulator) });
   const pf = emu.hw.addVirtioNet(options.pfBdf ?? '0000:00:10.0', { totalVfs: 0 });
   const endpoint = emu.hw.addEndpoint(options.endpointBdf ?? '0000:00:11.0', GENERIC_ENDPOINT);
   const peer = new PingingPeer(pf.uplink);
@@ -169,11 +169,13 @@ export async function attachStackScenario(emulator: V86Like, options: StackScena
   const pf = host.hw.addVirtioNet('0000:00:04.0', { totalVfs: Math.max(nVfs, 1) });
   const peer = new PingingPeer(pf.uplink);
   const assigned: StackScenario['assigned'] = [];
-  const vmm = new Vmm(host, { guestMemory: v86GuestMemory(emulator) } as ConstructorParameters<typeof Vmm>[1]);
+  const vmm = new Vmm(host, { memory: v86GuestMemory(emulator) });
   try {
     if (options.assignPf) {
+      // the host's own virtio driver lets go of the PF first, as `echo ... > unbind` would
+      if (host.host.pciDev(pf.bdf).driver !== null) host.host.unbind(pf.bdf);
       host.host.driverOverride(pf.bdf, 'vfio-pci');
-      const driver = host.host.bind(pf.bdf);
+      const driver = host.host.bind(pf.bdf, 'vfio-pci');
       const guestBdf = guestSlot(0);
       vmm.assign(host.host.openDevice(pf.bdf), guestBdf);
       assigned.push({ hostBdf: pf.bdf, guestBdf, driver });

@@ -53,10 +53,11 @@ export interface V86Cpu {
   jit_dirty_cache?: (start: number, end: number) => void;
 }
 
-/** A `V86` emulator object from the v86 npm package (or anything with the same `v86.cpu`). */
-export interface V86Like {
-  v86: { cpu: unknown };
-}
+/**
+ * A `V86` emulator object from the v86 npm package. Its type declarations do not describe the
+ * internals the adapter uses (`emulator.v86.cpu`), so any object is taken and checked at run time.
+ */
+export type V86Like = object;
 
 export function v86Cpu(emulator: V86Like): V86Cpu {
   const cpu = (emulator as { v86?: { cpu?: V86Cpu } })?.v86?.cpu;
