@@ -102,7 +102,7 @@ export async function bootGuest(attach: (emulator: V86) => void, term: Terminal,
       };
       check();
     });
-  await waitFor(/PCISIM-GUEST-READY \S+\r?\n/, 0, 240_000, 'the guest to boot');
+  await waitFor(/PCISIM-GUEST-READY \S+\r?\n/, 0, 600_000, 'the guest to boot');
   const bootMs = performance.now() - t0;
 
   let seq = 0;

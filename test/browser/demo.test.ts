@@ -98,6 +98,24 @@ describe('the demo page (npm run demo) in headless Chromium', () => {
     expect(await page.locator('#stack .dev[data-bdf="0000:00:05.1"]').count()).toBe(0);
   }, 60_000);
 
+  it('hot-adds a VF to the running guest (ACPI PCI hotplug): acpiphp scans the slot, virtio-pci binds it, the new NIC pings', async () => {
+    await page.click('#act-hotadd');
+    await page.waitForFunction(
+      () => {
+        const r = document.getElementById('result')!;
+        return r.dataset.hotadd === 'ok' || r.className === 'bad';
+      },
+      null,
+      { timeout: 300_000, polling: 1000 },
+    );
+    const text = (await page.textContent('#result')) ?? '';
+    expect(text).toMatch(/00:05\.1 bound to virtio-vfio-pci; VMM: vfio device assigned at guest 00:11\.0/);
+    expect(text).toMatch(/acpiphp took slot 17; 00:11\.0 driver virtio-pci, eth1/);
+    expect(text).toMatch(/ping 10\.0\.3\.2: [12]\/2 replies/);
+    // the guest's sysfs view on the page shows the new function with the BARs Linux gave it
+    await page.waitForSelector('#stack .dev[data-bdf="0000:00:11.0"] .bar', { timeout: 60_000 });
+  }, 360_000);
+
   it('live migration of the DMA engine (pure pcisim): pre-copy, stop-and-copy, equal digests', async () => {
     await page.click('#act-migrate');
     await page.waitForSelector('#migration[data-digests-equal]', { timeout: 120_000 });
