@@ -46,6 +46,7 @@ const LAPIC_ICR_LOW = 0xfee00300;
 const IOAPIC_REMOTE_IRR = 1 << 14;
 const IOAPIC_LEVEL = 1 << 15;
 const PIRQ_ROUTE = 0x60;
+const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
 /** Attachments per v86 CPU: two targets may share a v86 but never a routing ID. */
 const attached = new WeakMap<V86Cpu, Attachment[]>();
@@ -144,13 +145,17 @@ class Attachment implements V86Attachment {
     }
   }
 
-  /** The attachment that answers a config cycle to (bus, devfn), or null for v86's own handling. */
-  private static owner(cpu: V86Cpu, bus: number, devfn: number): Attachment | null {
+  /**
+   * Who answers a config cycle to (bus, devfn): null for v86's own device there; an attachment
+   * whose bus has a function there; else 'absent' (master abort: all-ones, writes dropped). v86's
+   * own handlers are never given a cycle for a device it lacks: its byte and word writes to one
+   * throw (src/pci.js indexes device_spaces without a check), so a guest's stray write would crash it.
+   */
+  private static owner(cpu: V86Cpu, bus: number, devfn: number): Attachment | 'absent' | null {
     if (bus === 0 && cpu.devices.pci.device_spaces[devfn] !== undefined) return null;
     const list = attached.get(cpu);
-    if (!list) return null;
-    for (const a of list) if (a.hw.cycleTarget(bus, devfn >> 3, devfn & 7)) return a;
-    return null;
+    if (list) for (const a of list) if (a.hw.isPresent((bus << 8) | devfn)) return a;
+    return 'absent';
   }
 
   // ---- configuration mechanism #1 ---------------------------------------------------------------
@@ -176,6 +181,7 @@ class Attachment implements V86Attachment {
         if ((addr[3] & 0x80) === 0) return null;
         const owner = Attachment.owner(cpu, addr[2], addr[1]);
         if (owner === null) return null;
+        if (owner === 'absent') return value === undefined ? ALL_ONES[size] : 0;
         return owner.configCycle(addr[2], addr[1], (addr[0] & 0xfc) | i, size, value);
       };
       ports[port] = {

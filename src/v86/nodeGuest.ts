@@ -57,26 +57,8 @@ export class LinuxGuest {
 
   /** Boots the guest and resolves when its /init says it is ready (or rejects after `timeoutMs`). */
   static async boot(options: BootOptions = {}, timeoutMs = 120_000): Promise<LinuxGuest> {
-    const files = loadGuestFiles();
     const start = performance.now();
-    const { V86: V86Ctor } = (await import('v86')) as unknown as { V86: new (o: V86Options) => V86 };
-    const require = createRequire(import.meta.url);
-    const emulator = new V86Ctor({
-      wasm_path: join(dirname(require.resolve('v86')), 'v86.wasm'),
-      memory_size: options.memoryBytes ?? 96 * 1024 * 1024,
-      vga_memory_size: 2 * 1024 * 1024,
-      bios: { buffer: files['bios.bin'] },
-      vga_bios: { buffer: files['vgabios.bin'] },
-      bzimage: { buffer: files.bzImage },
-      initrd: { buffer: files['initramfs.gz'] },
-      cmdline: `${BASE_CMDLINE} ${options.cmdline ?? ''}`.trim(),
-      acpi: options.acpi ?? true,
-      autostart: false,
-      disable_keyboard: true,
-      disable_mouse: true,
-      disable_speaker: true,
-      net_device: options.netDevice,
-    } as V86Options);
+    const emulator = await createV86(options);
     const guest = new LinuxGuest(emulator);
     emulator.add_listener('serial0-output-byte', (byte: number) => {
       const ch = String.fromCharCode(byte);
@@ -86,7 +68,6 @@ export class LinuxGuest {
       guest.waiters = [];
       for (const f of w) f();
     });
-    await new Promise<void>((res) => emulator.add_listener('emulator-loaded', () => res()));
     try {
       await options.beforeRun?.(emulator);
       await emulator.run();
@@ -153,4 +134,32 @@ export class LinuxGuest {
       this.emulator.destroy();
     }
   }
+}
+
+/**
+ * A v86 with the prepared guest loaded but not yet running (its CPU, BIOS and devices exist, the
+ * firmware has not run): where pcisim is attached. `emulator.run()` starts it.
+ */
+export async function createV86(options: BootOptions = {}): Promise<V86> {
+  const files = loadGuestFiles();
+  const { V86: V86Ctor } = (await import('v86')) as unknown as { V86: new (o: V86Options) => V86 };
+  const require = createRequire(import.meta.url);
+  const emulator = new V86Ctor({
+    wasm_path: join(dirname(require.resolve('v86')), 'v86.wasm'),
+    memory_size: options.memoryBytes ?? 96 * 1024 * 1024,
+    vga_memory_size: 2 * 1024 * 1024,
+    bios: { buffer: files['bios.bin'] },
+    vga_bios: { buffer: files['vgabios.bin'] },
+    bzimage: { buffer: files.bzImage },
+    initrd: { buffer: files['initramfs.gz'] },
+    cmdline: `${BASE_CMDLINE} ${options.cmdline ?? ''}`.trim(),
+    acpi: options.acpi ?? true,
+    autostart: false,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+    net_device: options.netDevice,
+  } as V86Options);
+  await new Promise<void>((res) => emulator.add_listener('emulator-loaded', () => res()));
+  return emulator;
 }
