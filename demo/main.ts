@@ -138,7 +138,7 @@ async function main(): Promise<void> {
 
 async function ping(count: number): Promise<void> {
   if (!state.guest) return;
-  const out = await state.guest.run(`ping -c ${count} -W 3 ${PEER.ip}`, 60_000);
+  const out = await state.guest.run(`ping -c ${count} -W 10 ${PEER.ip}`, 60_000);
   const replies = out.split('\n').filter((l) => /bytes from 10\.0\.2\.2/.test(l)).length;
   const el = document.createElement('div');
   el.id = 'ping-replies';
@@ -244,7 +244,7 @@ async function hotAdd(): Promise<string> {
   const ifname = /^(eth\d+)$/m.exec(found)?.[1];
   if (!ifname) throw new Error(`${lines.join('\n')}\nthe guest did not bring up a NIC at ${guestBdf}:\n${found}`);
   const ip = `10.0.3.${15 + k}`;
-  const out = await guest.run(`ip addr add ${ip}/24 dev ${ifname} && ip link set ${ifname} up && ping -c 2 -W 3 -I ${ifname} ${PEER2.ip}`, 60_000);
+  const out = await guest.run(`ip addr add ${ip}/24 dev ${ifname} && ip link set ${ifname} up && ping -c 2 -W 10 -I ${ifname} ${PEER2.ip}`, 60_000);
   const replies = out.split('\n').filter((l) => /bytes from 10\.0\.3\.2/.test(l)).length;
   lines.push(`guest: acpiphp took slot ${slot}; ${guestBdf.slice(5)} driver ${/^\S+$/m.exec(found.trim().split('\n').pop() ?? '')?.[0]}, ${ifname} ${ip}; ping ${PEER2.ip}: ${replies}/2 replies`);
   return lines.join('\n');
