@@ -44,7 +44,19 @@ export default defineConfig({
   root: resolve(repo, 'demo'),
   base: './',
   logLevel: 'warn',
-  build: { outDir: resolve(repo, 'build/demo'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    outDir: resolve(repo, 'build/demo'),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    rollupOptions: {
+      // v86's and the wasm core's Node branches import node: modules they never reach in a browser
+      onwarn(warning, warn) {
+        if (/externalized for browser compatibility/.test(warning.message)) return;
+        warn(warning);
+      },
+    },
+  },
   server: { host: '127.0.0.1', port: DEMO_PORT, fs: { allow: [repo] } },
   preview: { host: '127.0.0.1', port: DEMO_PORT },
   plugins: [guestFiles()],

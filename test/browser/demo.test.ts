@@ -54,7 +54,7 @@ describe('the demo page (npm run demo) in headless Chromium', () => {
     await build({ configFile: CONFIG, logLevel: 'error' });
     server = await preview({ configFile: CONFIG, logLevel: 'error', preview: { port: 0, strictPort: false } });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     const port = (server.httpServer.address() as AddressInfo).port;
     await page.goto(`http://127.0.0.1:${port}/`);
@@ -76,8 +76,11 @@ describe('the demo page (npm run demo) in headless Chromium', () => {
     expect(await page.textContent('#result')).toMatch(/guest ping 10\.0\.2\.2: [1-9]\/\d replies/);
     // the terminal shows the guest's console, ping's own lines included
     expect(await page.textContent('.xterm-rows')).toMatch(/bytes from 10\.0\.2\.2/);
-    // the stack shows Linux's driver on pcisim's VF
-    expect(await page.textContent('#stack')).toMatch(/virtio-pci/);
+    // the stack shows Linux's own driver and BARs on pcisim's VF, as the guest's sysfs has them
+    const guestNic = page.locator('#stack .layer:last-child .dev[data-bdf="0000:00:10.0"]');
+    await guestNic.locator('.bar').first().waitFor({ timeout: 10_000 });
+    expect(await guestNic.locator('.drv').textContent()).toBe('virtio-pci');
+    expect(await guestNic.textContent()).toMatch(/BAR0 io 0x[0-9a-f]+ \[32\]/);
     const stats = await pixelStats(await page.screenshot());
     expect(stats.width).toBe(1400);
     expect(stats.variance).toBeGreaterThan(100); // a blank page has variance ~0
@@ -128,7 +131,7 @@ describe('the demo page (npm run demo) in headless Chromium', () => {
     const [, b] = /digest destination\s+(\S+)/.exec(text)!;
     expect(a).toBe(b);
     const shot = process.env.PCISIM_DEMO_SCREENSHOT;
-    if (shot) writeFileSync(resolve(ROOT, shot), await page.screenshot());
+    if (shot) writeFileSync(resolve(ROOT, shot), await page.screenshot({ fullPage: true }));
     expect(pageErrors).toEqual([]);
   }, 150_000);
 });
