@@ -91,9 +91,12 @@ export class SplitVirtqueue {
   }
 
   private check(addr: number, len: number, what: string, write = false): void {
-    if (!this.dma.reach(addr, len, write ? 'write' : 'read')) {
-      throw new VirtqueueError(`queue ${this.index}: ${what} [0x${addr.toString(16)}, +${len}) is outside guest memory`);
-    }
+    if (!this.dma.reach(addr, len, write ? 'write' : 'read')) this.outside(addr, len, what);
+  }
+
+  /** A range the device cannot reach (outside memory, or an IOMMU fault already reported). */
+  private outside(addr: number, len: number, what: string): never {
+    throw new VirtqueueError(`queue ${this.index}: ${what} [0x${addr.toString(16)}, +${len}) is outside guest memory`);
   }
 
   /** The rings must lie inside guest memory, suitably aligned (2.7: 16, 2 and 4 bytes). */
@@ -176,7 +179,7 @@ export class SplitVirtqueue {
       }
       const write = (flags & VRING_DESC_F_WRITE) !== 0;
       // the message is only built when the check fails (this runs for every descriptor)
-      if (!v.reach(addr, len, write ? 'write' : 'read')) this.check(addr, len, `buffer of descriptor ${i}`, write);
+      if (!v.reach(addr, len, write ? 'write' : 'read')) this.outside(addr, len, `buffer of descriptor ${i}`);
       if (!write && this.writableBytes > 0) throw new VirtqueueError(`queue ${this.index}: device-readable descriptor after a device-writable one`);
       const s = this.segCount++;
       this.segAddr[s] = addr;
