@@ -30,6 +30,7 @@ export interface DecodeChange {
   removed: readonly DecodedRange[];
 }
 
+/** Called with each change of the decoded ranges (Hardware.onDecodeChange). */
 export type DecodeListener = (change: DecodeChange) => void;
 
 const key = (r: DecodedRange) => `${r.space}:${r.base}:${r.end}:${r.rid}:${r.bar}:${r.offset}`;
