@@ -17,6 +17,8 @@ export interface DemoGuest {
   /** runs a shell command on the guest's console; resolves with what it printed (kept off the terminal when `quiet`) */
   run(cmd: string, timeoutMs?: number, quiet?: boolean): Promise<string>;
   networkUp(ip: string): Promise<void>;
+  /** a line of the page's own on the terminal (not from the guest) */
+  note(text: string): void;
   pciView(): Promise<GuestPciView[]>;
 }
 
@@ -126,6 +128,7 @@ export async function bootGuest(attach: (emulator: V86) => void, term: Terminal,
     emulator,
     bootMs,
     run,
+    note: (text) => filter.write(`\x1b[33m${text}\x1b[0m\r\n`),
     async networkUp(ip: string) {
       await run('insmod /lib/modules/virtio_pci.ko force_legacy=1; insmod /lib/modules/virtio_net.ko', 60_000);
       await run(`ip addr add ${ip}/24 dev eth0 && ip link set eth0 up && ip addr show eth0`, 30_000);

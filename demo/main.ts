@@ -234,10 +234,13 @@ async function hotAdd(): Promise<string> {
   const keep = setInterval(() => hp.refreshSci(), 250);
   let found: string;
   try {
+    guest.note(`[page] hot-add: waiting for Linux's acpiphp to scan slot ${slot} and a driver to bind ${guestBdf}`);
     found = await guest.run(
-      `d=/sys/bus/pci/devices/${guestBdf}; for i in $(seq 1 90); do [ -e $d/virtio0/net ] || [ -n "$(ls $d/virtio*/net 2>/dev/null)" ] && break; sleep 1; done; ls $d/virtio*/net; basename $(readlink $d/driver)`,
+      `d=/sys/bus/pci/devices/${guestBdf}; for i in $(seq 1 90); do [ -n "$(ls $d/virtio*/net 2>/dev/null)" ] && break; sleep 1; done; ls $d/virtio*/net; basename $(readlink $d/driver)`,
       150_000,
+      true,
     );
+    guest.note(`[page] ${guestBdf}: ${found.trim().split('\n').reverse().join(', ')}`);
   } finally {
     clearInterval(keep);
   }
