@@ -54,7 +54,8 @@ describe('attachV86', () => {
     const ports = [...cpu.io.ports];
     const maps = [cpu.memory_map_read8, cpu.memory_map_write8, cpu.memory_map_read32, cpu.memory_map_write32].map((m) => [...m]);
     const ownKeys = Object.keys(cpu).sort();
-    const a = attachV86(e, emu.hw);
+    const logs: string[] = [];
+    const a = attachV86(e, emu.hw, { log: (l) => logs.push(l) });
     // the PF's BAR4 (64-bit, virtio structures) at 0xfe000000, the endpoint's I/O BAR1 at 0xc100
     const devfn = 0x11 << 3;
     cfgWrite(io, devfn, 0x20, 0xfe000000);
@@ -78,6 +79,8 @@ describe('attachV86', () => {
     expect(cpu.io.ports.every((p, i) => p === ports[i])).toBe(true);
     [cpu.memory_map_read8, cpu.memory_map_write8, cpu.memory_map_read32, cpu.memory_map_write32].forEach((m, k) => expect(m.every((f, i) => f === maps[k][i])).toBe(true));
     expect(Object.keys(cpu).sort()).toEqual(ownKeys);
+    // decode went on before every BAR of the PF was placed: its unplaced BARs sat at 0, over RAM
+    expect(logs).toEqual([expect.stringMatching(/over RAM at 0x0;/)]);
   }, 60_000);
 
   it('refuses a target it cannot serve, naming the conflict', async () => {
