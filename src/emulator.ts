@@ -9,7 +9,7 @@ import { poison } from './core/lifetime.js';
 export interface EmulatorOptions {
   /** size of DMA-visible guest memory (default 64 MiB) */
   memoryBytes?: number;
-  /** host memory supplied by the embedder (memoryBytes is then ignored) */
+  /** host memory supplied by the embedder (GuestMemory.wrap); memoryBytes is then ignored */
   memory?: GuestMemory;
   /** base of the ECAM window (default 0xB0000000) */
   ecamBase?: number;

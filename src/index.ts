@@ -9,6 +9,14 @@ export { PciFunction } from './hw/pciFunction.js';
 export { Bridge } from './hw/bridge.js';
 export { PciBus } from './hw/pciBus.js';
 export { GuestMemory } from './hw/guestMemory.js';
+export type { GuestMemorySource } from './hw/guestMemory.js';
+export { InterruptBridge } from './hw/embedding/interruptBridge.js';
+export type { EmbedderInterruptSink, IntxLevel, MsiMessage } from './hw/embedding/interruptBridge.js';
+export type { DecodeChange, DecodedRange, DecodeListener } from './hw/embedding/decodeEvents.js';
+export { IommuDomain } from './hw/embedding/iommu.js';
+export type { DmaDirection, IommuFault, IommuMapping } from './hw/embedding/iommu.js';
+export { DeviceDma, deviceDma } from './hw/embedding/deviceDma.js';
+export { HwLog } from './hw/embedding/hwLog.js';
 export { InterruptLog, nullSink } from './hw/interrupts.js';
 export type { AerSeverity, InterruptSink } from './hw/interrupts.js';
 export type { DeviceModel } from './hw/deviceModel.js';
@@ -71,6 +79,7 @@ export {
 } from './host/vfio/migrationFsm.js';
 // The VMM (src/vmm) and the guest OS on its bus (src/guest).
 export { Vmm } from './vmm/vmm.js';
+export { Ioas, IOMMU_PAGE } from './vmm/ioas.js';
 export type { GuestInterruptController as VmmInterruptController, GuestRam, VmmOptions } from './vmm/vmm.js';
 export { VfioPciDevice } from './vmm/vfioPciDevice.js';
 export { VfioClient } from './vmm/vfioClient.js';

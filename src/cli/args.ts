@@ -40,6 +40,13 @@ I/O, expansion ROM, MSI-X); with --json, the enumeration result as JSON`,
 (AER, DSN) are not seen (default: mechanism #1, and ECAM for the extended space,
 as Linux does on x86)`,
   },
+  v86: {
+    help: `the whole stack under a real Linux guest: Debian's 6.1 kernel boots in v86 with
+pcisim's VMM as its PCI bus (2 VFs through virtio-vfio-pci), its console printed
+as it boots, then Linux's virtio_net pings the peer and is pinged back (needs
+"npm run prepare-guest" first)`,
+  },
+  legacy: { help: 'with --v86: the guest\'s virtio_pci takes the legacy I/O BAR (force_legacy=1)' },
   version: { help: "print pcisim's version" },
   help: { short: 'h', help: 'show this help' },
 };

@@ -93,6 +93,8 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
   let mode: Mode = 'cf8';
   let json = false;
   let hardware = false;
+  let v86 = false;
+  let legacy = false;
   const stack: StackOptions = {};
   try {
     const o = parseOptions(argv);
@@ -106,6 +108,8 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
     }
     json = o.json === true;
     hardware = o.hardware === true;
+    v86 = o.v86 === true;
+    legacy = o.legacy === true;
     if (o.ecam && o['cf8-only']) throw new UsageError('--ecam and --cf8-only exclude each other');
     if (o.ecam) mode = 'ecam';
     if (o['cf8-only']) mode = 'cf8-only';
@@ -121,6 +125,11 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
   }
 
   if (hardware) return runHardware(mode, json, out);
+  if (v86) return (await import('../v86/cliRun.js')).runV86(out, err, { legacy, pings: stack.pings });
+  if (legacy) {
+    err.write(`pcisim: --legacy goes with --v86\n\n${USAGE}`);
+    return 2;
+  }
 
   stack.ecam = mode === 'ecam';
   let hwProblems = 0;

@@ -27,6 +27,9 @@ import { checkConfigAccess } from './configAccess.js';
 import { ConfigHandle } from './configHandle.js';
 import { PciError, PciRangeError, describeValue, hexValue } from './pciError.js';
 import type { ConfigBuilder } from './configBuilder.js';
+import { DecodeEvents } from './embedding/decodeEvents.js';
+import { HwLog } from './embedding/hwLog.js';
+import type { DecodeListener } from './embedding/decodeEvents.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
@@ -71,6 +74,8 @@ export class Hardware {
   readonly ecamBase: number;
   readonly ecamSize = 256 << 20;
   interrupts: InterruptSink = nullSink;
+  /** accesses devices contained rather than performed (partial register writes ...), once per register and width */
+  readonly log = new HwLog();
   private readonly byBdf = new Map<string, PciFunction>();
   private readonly removalHooks: ((f: PciFunction) => void)[] = [];
   private readonly buses = new Map<number, PciBus>([[0, this.root]]);
@@ -81,6 +86,9 @@ export class Hardware {
   private readonly ioMap = new AddressMap(true);
   private mapsDirty = true;
   private busRoutes: Map<number, PciBus | null> | null = null;
+  private decodeEvents: DecodeEvents | null = null;
+  /** where deferred device-side work goes (setScheduler); null: it runs at once */
+  scheduler: ((work: () => void) => void) | null = null;
 
   /** The wasm core of this hardware's emulator (`core.raw` exports, `core.mem` views and slots). */
   declare readonly core: Core;
@@ -122,7 +130,7 @@ export class Hardware {
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';
     this.busRoutes = null;
-    this.mapsDirty = true;
+    this.decodeChanged();
   }
 
   /**
@@ -266,7 +274,7 @@ export class Hardware {
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';
     this.busRoutes = null;
-    this.mapsDirty = true;
+    this.decodeChanged();
   }
 
   /** Present functions (including enabled VFs), depth first in bus order. */
@@ -323,6 +331,31 @@ export class Hardware {
     if (f !== undefined) f.configWrite(offset, size, value >>> 0);
   }
 
+  /**
+   * Config read by routing ID (bus << 8 | device << 3 | function) as a config cycle: routed through
+   * the bridges' bus numbers, absent functions read all-ones, an access straddling dword lanes goes
+   * byte by byte. For an embedder's CF8/CFC handler: no strings.
+   */
+  configReadRid(rid: number, offset: number, size: 1 | 2 | 4): number {
+    checkRid(rid);
+    checkCycle(offset, size);
+    return this.configCycle(rid >>> 8, (rid >>> 3) & 31, rid & 7, offset, size);
+  }
+
+  /** Config write by routing ID (see configReadRid); absent functions drop it. */
+  configWriteRid(rid: number, offset: number, size: 1 | 2 | 4, value: number): void {
+    checkRid(rid);
+    checkCycle(offset, size);
+    if (!Number.isFinite(value)) throw new RangeError(`config write value ${value} is not a number`);
+    this.configCycle(rid >>> 8, (rid >>> 3) & 31, rid & 7, offset, size, value >>> 0);
+  }
+
+  /** Whether a config cycle to routing ID `rid` reaches a function (false for anything not a rid). */
+  isPresent(rid: number): boolean {
+    if ((rid & 0xffff) !== rid) return false;
+    return this.routeBus(rid >>> 8)?.functions.has(rid & 0xff) ?? false;
+  }
+
   /** The bus a config cycle for bus number `n` reaches, following the bridges' bus registers. */
   routeBus(n: number): PciBus | null {
     let routes = this.busRoutes;
@@ -371,9 +404,47 @@ export class Hardware {
 
   // ---- port I/O and MMIO ------------------------------------------------------------------
 
-  /** Marks the address maps stale (Command, BAR, window or power-state change). */
+  /**
+   * Marks the address maps stale (Command, BAR, window or power-state change, a function added or
+   * removed). With decode listeners (onDecodeChange) the maps are rebuilt at once and the listeners
+   * hear about it if what is decoded differs.
+   */
   decodeChanged(): void {
     this.mapsDirty = true;
+    if (this.decodeEvents?.active) {
+      this.maps();
+      this.decodeEvents.update(this.memMap.all(), this.ioMap.all());
+    }
+  }
+
+  /**
+   * Calls `listener` whenever the decoded memory or I/O ranges change (a BAR moved, Command decode
+   * bits, bridge windows, power state, functions added or removed), with every range decoded now and
+   * what was added and removed: an embedder remaps its port and MMIO tables from it instead of
+   * polling after config writes. Returns a function that removes the listener.
+   */
+  onDecodeChange(listener: DecodeListener): () => void {
+    this.maps();
+    const ev = (this.decodeEvents ??= new DecodeEvents());
+    return ev.add(listener, this.memMap.all(), this.ioMap.all());
+  }
+
+  /**
+   * Device-side work (a virtqueue's processing after a notification, with the frames it sends and
+   * receives and the interrupts it raises) goes to `scheduler` instead of running inside the I/O
+   * access that triggered it: an embedder passes e.g. `(work) => queueMicrotask(work)` or its own
+   * event loop. null (the default) runs everything synchronously.
+   */
+  setScheduler(scheduler: ((work: () => void) => void) | null): void {
+    if (scheduler !== null && typeof scheduler !== 'function') throw new TypeError('a scheduler must be a function or null');
+    this.scheduler = scheduler;
+  }
+
+  /** Runs `work` now, or hands it to the scheduler when one is set. */
+  defer(work: () => void): void {
+    const s = this.scheduler;
+    if (s === null) work();
+    else s(work);
   }
 
   busNumbersChanged(): void {
@@ -498,6 +569,15 @@ export class Hardware {
     }
     return v >>> 0;
   }
+}
+
+function checkRid(rid: number): void {
+  if ((rid & 0xffff) !== rid) throw new RangeError(`routing ID ${rid} is not an integer in 0..0xffff`);
+}
+
+function checkCycle(offset: number, size: number): void {
+  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
+  if ((offset | 0) !== offset || offset < 0 || offset + size > 4096) throw new RangeError(`config access of ${size} bytes at offset ${offset} is outside 0..4095`);
 }
 
 function checkAccess(addr: number, size: number, limit: number): void {
