@@ -63,6 +63,7 @@ export function barSize(slot: i32, index: i32): f64 {
 /** The address the BAR is programmed to (flags stripped), as a double (exact below 2^53); -1 if none. */
 export function barBase(slot: i32, index: i32, romReg: i32): f64 {
   const kind = barKind(slot, index);
+  if (kind == BAR_NONE || kind == BAR_MEM64_HI) return -1;
   const p = slotPtr(slot) + CFG + barReg(index, romReg);
   if (kind == BAR_IO) return <f64>(load<u32>(p) & 0xfffffffc);
   if (kind == BAR_MEM32) return <f64>(load<u32>(p) & 0xfffffff0);

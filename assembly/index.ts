@@ -1,6 +1,6 @@
 // The pcisim hot core: per-function slots in linear memory and the number-only operations on them.
 export * from "./layout";
-export { slotEnsure, slotCount, slotBase, slotClear, slotCommitInit, slotReset, slotCopyOut, slotCopyIn } from "./slot";
+export { slotCreate, slotDestroy, slotBase, slotVfio, slotMsix, slotCommitInit, slotReset, memoryPages, coreReset } from "./slot";
 export * from "./config";
 export * from "./bar";
 export * from "./msi";

@@ -1,47 +1,55 @@
-// The one place the per-function slot layout is defined. TypeScript reads these values from the
-// module's exported globals (src/core/wasm.ts, `L`), so the two sides cannot drift apart.
+// The one place the per-function memory layout is defined. The build step (scripts/embed-wasm.mjs)
+// copies these values from the module's exported globals into TypeScript (src/core/wasm.ts, `L`), and
+// every loaded instance is checked against that copy, so the two sides cannot drift apart.
 //
-// Linear memory:
+// Linear memory (one memory per emulator; addresses are unsigned, up to 4 GiB):
 //   page 0            AssemblyScript static data (tiny; checked at start)
-//   SCRATCH (64 KiB)  bulk in/out buffer for one-call loops (scans, snapshots, restores, MSI-X replay at 0xf000)
-//   SLOTS ...         one SLOT_SIZE slot per PCI function, slot i at SLOTS + i * SLOT_SIZE
+//   SCRATCH (64 KiB)  bulk in/out buffer for one-call loops (scans, MSI-X replay at 0xf000)
+//   HEAP ...          blocks (assembly/slot.ts): a function's areas and the slot table, sized by
+//                     what the function has; memory grows in large steps
 //
-// A slot (128 KiB):
-//   0x00000 CFG        4 KiB  live hardware config registers (PCIe extended space)
-//   0x01000 WMASK      4 KiB  per-byte hardware writable bits
-//   0x02000 W1C        4 KiB  per-byte hardware RW1C bits
-//   0x03000 INIT       4 KiB  power-on image of CFG; reset copies it back
-//   0x04000 EVMAP      4 KiB  per-byte event class: a write touching the byte reports these bits
-//   0x05000 VCONFIG    4 KiB  vfio: virtual config space (vfio_pci_core_device.vconfig)
-//   0x06000 VIRT       4 KiB  vfio: perm bits, virtualized mask (read from VCONFIG, not hardware)
-//   0x07000 UWRITE     4 KiB  vfio: perm bits, user-writable mask
-//   0x08000 META       4 KiB  hw metadata (0x000-0x7ff), vfio metadata (0x800-0xfff)
-//   0x09000 PBA        4 KiB  MSI-X pending bits (2048 vectors use 256 bytes)
-//   0x0A000 VARIANT   24 KiB  variant-driver state (virtio legacy I/O decode ...)
-//   0x10000 MSIX      32 KiB  MSI-X table, 2048 entries x 16 bytes
-//   0x18000 VEVMAP     4 KiB  vfio: per-byte event class of vfio's special config writes (VEV_* below)
-//   0x19000 SPARE     28 KiB  unused, keeps slots page aligned
+// Slot table: SLOT_REC bytes per slot: +0 base block, +4 vfio block (0 = none), +8 MSI-X block (0 = none),
+// +12 PBA (inside the MSI-X block).
+//
+// Base block (every function, BASE_SIZE bytes):
+//   0x0000 CFG     4 KiB  live hardware config registers (PCIe extended space)
+//   0x1000 WMASK   4 KiB  per-byte hardware writable bits
+//   0x2000 W1C     4 KiB  per-byte hardware RW1C bits
+//   0x3000 INIT    4 KiB  power-on image of CFG; reset copies it back
+//   0x4000 EVMAP   4 KiB  per-byte event class: a write touching the byte reports these bits
+//   0x5000 META  256 B    hw metadata (M_* below)
+// vfio block (only once vfio-pci-core opens the function, VFIO_SIZE bytes):
+//   0x0000 VCONFIG 4 KiB  virtual config space (vfio_pci_core_device.vconfig)
+//   0x1000 VIRT    4 KiB  perm bits: virtualized mask (read from VCONFIG, not hardware)
+//   0x2000 UWRITE  4 KiB  perm bits: user-writable mask
+//   0x3000 VEVMAP  4 KiB  per-byte event class of vfio's special config writes (VEV_* below)
+//   0x4000 VMETA 256 B    vfio metadata (M_VFIO_*)
+// MSI-X block (only with an MSI-X capability): the table, 16 bytes per vector, then the PBA
+// (8 bytes per 64 vectors). Every 32-bit load at an area's last byte stays inside its block.
 export const SCRATCH: i32 = 0x10000;
 export const SCRATCH_SIZE: i32 = 0x10000;
-export const SLOTS: i32 = 0x20000;
-export const SLOT_SHIFT: i32 = 17;
-export const SLOT_SIZE: i32 = 1 << SLOT_SHIFT;
+export const HEAP: i32 = 0x20000;
+export const SLOT_REC: i32 = 16;
+export const BLOCK_ALIGN: i32 = 256;
 
 export const CFG: i32 = 0x00000;
 export const WMASK: i32 = 0x01000;
 export const W1C: i32 = 0x02000;
 export const INIT: i32 = 0x03000;
 export const EVMAP: i32 = 0x04000;
-export const VCONFIG: i32 = 0x05000;
-export const VIRT: i32 = 0x06000;
-export const UWRITE: i32 = 0x07000;
-export const META: i32 = 0x08000;
-export const PBA: i32 = 0x09000;
-export const VARIANT: i32 = 0x0a000;
-export const MSIX: i32 = 0x10000;
+export const META: i32 = 0x05000;
+export const BASE_SIZE: i32 = 0x05100;
+
+export const VCONFIG: i32 = 0x00000;
+export const VIRT: i32 = 0x01000;
+export const UWRITE: i32 = 0x02000;
 // vfio's config writes with side effects beyond the per-byte perm rule (vfio_pci_config.c writefns):
 // a user write touching a byte reports that byte's VEV_* bits, shifted left by 8, from vfioCfgWrite.
-export const VEVMAP: i32 = 0x18000;
+export const VEVMAP: i32 = 0x03000;
+export const VMETA: i32 = 0x04000;
+export const VFIO_SIZE: i32 = 0x04100;
+
+export const MSIX_MAX_VECTORS: i32 = 2048;
 export const CFG_SIZE: i32 = 0x1000;
 
 // META fields (byte offsets inside META).
@@ -55,9 +63,9 @@ export const M_MSIX_VECTORS: i32 = 0x08; // u32: MSI-X table size in entries
 export const M_BARS: i32 = 0x40;
 export const BAR_REC: i32 = 16;
 export const ROM_INDEX: i32 = 6;
-export const M_HW_END: i32 = 0x800;
-// vfio META fields (0x800-0xfff).
-export const M_VFIO_HWVAL: i32 = 0x800; // u32: the value vfioCfgWrite last wrote to hardware (merged)
+export const M_HW_END: i32 = 0x100;
+// VMETA fields.
+export const M_VFIO_HWVAL: i32 = 0x00; // u32: the value vfioCfgWrite last wrote to hardware (merged)
 
 export const BAR_NONE: i32 = 0;
 export const BAR_MEM32: i32 = 1;

@@ -1,9 +1,9 @@
-import { CFG, VCONFIG, VIRT, UWRITE, VEVMAP, META, M_VFIO_HWVAL } from "./layout";
-import { slotPtr, validSlot } from "./slot";
+import { CFG, VCONFIG, VIRT, UWRITE, VEVMAP, VMETA, M_VFIO_HWVAL } from "./layout";
+import { slotPtr, validSlot, vfioPtr } from "./slot";
 import { cfgWrite } from "./config";
 
 // vfio config space virtualization (Linux drivers/vfio/pci/vfio_pci_config.c) reduced to one rule per
-// byte. Every byte of a function's config space has, in its slot:
+// byte. Every byte of a function's config space has, in its vfio block (slotVfio allocates it):
 //   VIRT     bits read from (and written to) VCONFIG instead of the hardware register
 //   UWRITE   bits a user write may change
 //   VEVMAP   VEV_* classes of the writefn that must run after a user write touching the byte
@@ -20,6 +20,11 @@ import { cfgWrite } from "./config";
   return (size == 1 || size == 2 || size == 4) && <u32>off <= 0xfff - <u32>(size - 1) && (off & (size - 1)) == 0;
 }
 
+/** A live slot that has its vfio block. */
+@inline function vfioSlot(slot: i32): bool {
+  return validSlot(slot) && vfioPtr(slot) != 0;
+}
+
 /** Mask of the low `size` bytes (size 1, 2 or 4). */
 @inline function sizeMask(size: i32): u32 {
   return <u32>0xffffffff >>> (<u32>(4 - size) << 3);
@@ -31,10 +36,10 @@ import { cfgWrite } from "./config";
  * bytes past the register stay inside the slot) and masked, so the path has no size branches.
  */
 export function vfioCfgRead(slot: i32, off: i32, size: i32): i32 {
-  if (!validSlot(slot) || !aligned(off, size)) return <i32>sizeMask(size == 1 || size == 2 ? size : 4);
-  const p = slotPtr(slot) + <usize>off;
-  const v = load<u32>(p + VIRT);
-  return <i32>(((load<u32>(p + CFG) & ~v) | (load<u32>(p + VCONFIG) & v)) & sizeMask(size));
+  if (!vfioSlot(slot) || !aligned(off, size)) return <i32>sizeMask(size == 1 || size == 2 ? size : 4);
+  const q = vfioPtr(slot) + <usize>off;
+  const v = load<u32>(q + VIRT);
+  return <i32>(((load<u32>(slotPtr(slot) + <usize>off + CFG) & ~v) | (load<u32>(q + VCONFIG) & v)) & sizeMask(size));
 }
 
 /**
@@ -42,17 +47,17 @@ export function vfioCfgRead(slot: i32, off: i32, size: i32): i32 {
  * caller made the hardware read and passes its value `hw`; the same merge applies to it.
  */
 export function vfioCfgMerge(slot: i32, off: i32, size: i32, hw: u32): i32 {
-  if (!validSlot(slot) || !aligned(off, size)) return <i32>sizeMask(size == 1 || size == 2 ? size : 4);
-  const p = slotPtr(slot) + <usize>off;
-  const v = load<u32>(p + VIRT);
-  return <i32>(((hw & ~v) | (load<u32>(p + VCONFIG) & v)) & sizeMask(size));
+  if (!vfioSlot(slot) || !aligned(off, size)) return <i32>sizeMask(size == 1 || size == 2 ? size : 4);
+  const q = vfioPtr(slot) + <usize>off;
+  const v = load<u32>(q + VIRT);
+  return <i32>(((hw & ~v) | (load<u32>(q + VCONFIG) & v)) & sizeMask(size));
 }
 
 /** Whether every bit of the `size` bytes at `off` is virtualized (a read then never reaches hardware). */
 export function vfioCfgAllVirt(slot: i32, off: i32, size: i32): i32 {
-  if (!validSlot(slot) || !aligned(off, size)) return 0;
+  if (!vfioSlot(slot) || !aligned(off, size)) return 0;
   const m = sizeMask(size);
-  return <i32>((load<u32>(slotPtr(slot) + <usize>off + VIRT) & m) == m);
+  return <i32>((load<u32>(vfioPtr(slot) + <usize>off + VIRT) & m) == m);
 }
 
 @inline function storeSized(a: usize, v: u32, size: i32): void {
@@ -65,25 +70,25 @@ export function vfioCfgAllVirt(slot: i32, off: i32, size: i32): i32 {
  * A user write of 1, 2 or 4 bytes at `off`. Returns the hardware event classes (EV_*) of the
  * hardware write it made (0 when no writable non-virtualized bit was touched, so no hardware write
  * happened) ORed with the vfio event classes (VEV_*) of the bytes touched, shifted left by 8. The
- * value that went to hardware is left in META + M_VFIO_HWVAL for the caller's side effects.
+ * value that went to hardware is left in VMETA + M_VFIO_HWVAL for the caller's side effects.
  */
 export function vfioCfgWrite(slot: i32, off: i32, size: i32, val: u32): i32 {
-  if (!validSlot(slot) || !aligned(off, size)) return 0;
-  const base = slotPtr(slot);
-  const p = base + <usize>off;
+  if (!vfioSlot(slot) || !aligned(off, size)) return 0;
+  const vbase = vfioPtr(slot);
+  const q = vbase + <usize>off;
   const m = sizeMask(size);
-  const w = load<u32>(p + UWRITE) & m;
-  const v = load<u32>(p + VIRT);
-  let e = load<u32>(p + VEVMAP) & m;
+  const w = load<u32>(q + UWRITE) & m;
+  const v = load<u32>(q + VIRT);
+  let e = load<u32>(q + VEVMAP) & m;
   e |= e >>> 16;
   e |= e >>> 8;
   const vw = w & v;
-  if (vw != 0) storeSized(p + VCONFIG, (load<u32>(p + VCONFIG) & ~vw) | (val & vw), size);
+  if (vw != 0) storeSized(q + VCONFIG, (load<u32>(q + VCONFIG) & ~vw) | (val & vw), size);
   const hw = w & ~v;
   let ev: i32 = 0;
   if (hw != 0) {
-    const merged = ((load<u32>(p + CFG) & ~hw) | (val & hw)) & m;
-    store<u32>(base + META + M_VFIO_HWVAL, merged);
+    const merged = ((load<u32>(slotPtr(slot) + <usize>off + CFG) & ~hw) | (val & hw)) & m;
+    store<u32>(vbase + VMETA + M_VFIO_HWVAL, merged);
     ev = cfgWrite(slot, off, size, merged);
   }
   return ev | <i32>((e & 0xff) << 8);

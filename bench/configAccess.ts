@@ -1,6 +1,6 @@
 // Config dword reads and writes through every way in: the raw wasm exports, the TS view, the
 // Hardware API by address, configuration mechanism #1 (CF8/CFC) and ECAM.
-import { L, mem, raw } from '../src/core/wasm.js';
+import { L } from '../src/core/wasm.js';
 import { cf8Address, ecamOffset } from '../src/hw/configMechanism.js';
 import { Hardware } from '../src/hw/hardware.js';
 import type { BenchCase, SuiteReport } from './harness.js';
@@ -18,6 +18,7 @@ const WRITE_REGS = [0x0c, 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24, 0x3c];
 
 export async function run(): Promise<SuiteReport> {
   const hw = new Hardware();
+  const { raw, mem } = hw.core;
   hw.addBridge('0000:00:01.0', { secondaryBus: 1 });
   const spec = {
     vendorId: 0x8086,

@@ -2,7 +2,7 @@
 // (for multi-function devices) every function, read vendor/device, then for each present function the
 // header type, class, status, the capability chain and (PCIe) the extended capability chain, and
 // descend through bridges. Timed per whole scan; "per access" divides by the config reads it made.
-import { L, mem, raw } from '../src/core/wasm.js';
+import { L } from '../src/core/wasm.js';
 import { Hardware } from '../src/hw/hardware.js';
 import type { EndpointSpec } from '../src/hw/spec.js';
 import type { BenchCase, SuiteReport } from './harness.js';
@@ -204,6 +204,7 @@ const presentId = new Uint32Array(256);
  * give for free.
  */
 function scanBulk(hw: Hardware, st: ScanStats, probe: boolean): void {
+  const { raw, mem } = hw.core;
   const S = L.SCRATCH >> 2;
   const u32 = mem.u32; // the scan allocates nothing in wasm memory, so the view stays valid
   const stack = busStack;

@@ -10,7 +10,7 @@
 // - the wasm decode alone, one call per access, and the whole-BAR table export per 128 accesses;
 // - the same register read at hardware level through the VF's modern interface (hw.mmioRead).
 import { createEmulator } from '../src/emulator.js';
-import { L, mem, raw } from '../src/core/wasm.js';
+import { L } from '../src/core/wasm.js';
 import { LoopbackPeer } from '../src/hw/devices/virtio/loopbackPeer.js';
 import { VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_READ } from '../src/hw/devices/virtio/virtioSpec.js';
 import { VIRTIOVF_NET_BAR0_SIZE, VL } from '../src/host/variants/virtio/legacyIo.js';
@@ -38,6 +38,7 @@ const VF = '0000:00:04.1';
 
 export async function run(): Promise<SuiteReport> {
   const emu = await createEmulator();
+  const { raw, mem } = emu.hw.core;
   const { hw, host } = emu;
   const pf = hw.addVirtioNet(PF, { totalVfs: 2 });
   new LoopbackPeer({ mac: '02:00:00:00:00:fe', ip: '10.0.0.254' }).attach(pf.uplink);

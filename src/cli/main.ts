@@ -1,7 +1,8 @@
-// `npm start`: a short firmware-style view of a PC's PCI hardware, then the whole stack (host, vfio,
+#!/usr/bin/env node
+// `pcisim` (`npx pcisim`, or `npm start` in a clone): a short firmware-style view of a PC's PCI hardware, then the whole stack (host, vfio,
 // VMM, guest, live migration: stackScenario.ts); --hardware runs the hardware part in full. The only
 // file that touches Node (process, argv, stdout).
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEmulator } from '../index.js';
@@ -13,13 +14,14 @@ import { formatLspci } from '../guest/lspci.js';
 import { buildDefaultTopology } from './defaultTopology.js';
 import { runLiveDemo } from './liveDemo.js';
 import type { StackOptions, StackReport } from './stackScenario.js';
-import { MAX_VFS, runStackScenario } from './stackScenario.js';
+import { runStackScenario } from './stackScenario.js';
+import { formatOptions, parseOptions, UsageError } from './args.js';
 
 export interface Output {
   write(text: string): unknown;
 }
 
-export const USAGE = `usage: npm start -- [options]
+export const USAGE = `usage: pcisim [options]        (from a clone of the repository: npm start -- [options])
 
 Runs the whole stack: a host with a virtio-net PF (SR-IOV, 4 VFs) and a DMA engine, best-match
 vfio binding (virtio-vfio-pci on the VFs, dmae-vfio-pci on the engine), a VMM with two VFs and the
@@ -27,23 +29,14 @@ engine assigned, a guest that enumerates its bus, brings the NICs up with the le
 driver, pings the peer on the PF's uplink and keeps the DMA engine busy, then a live migration of
 the guest to a second emulated host. First, a short firmware-style view of a PC's PCI hardware.
 
-options:
-  --vfs N          VFs to enable with sriov_numvfs, 1-4 (default 4; the guest gets the first two)
-  --pings N        pings per NIC, before and after the migration (default 10)
-  --rounds N       rounds of DMA engine work before and after the migration (default 200)
-  --no-migration   skip the live migration
-  --json           print the scenario's report as JSON instead (for harnesses; run it as
-                   "npm start --silent -- --json" so npm's banner stays out of stdout)
-  --ecam           use ECAM (memory-mapped config space) for every config access of the lspci views
-  --hardware       only the hardware part, in full: a small PC (host bridge, PCIe root ports, a
-                   PCI-PCI bridge, NICs, NVMe, GPU) enumerated the way firmware does using config
-                   cycles only, an lspci -vv view, then the assigned resources used live (MMIO, port
-                   I/O, expansion ROM, MSI-X); with --json, the enumeration result as JSON
-  --cf8-only       with --hardware: mechanism #1 (0xCF8/0xCFC) alone, so extended capabilities
-                   (AER, DSN) are not seen (default: mechanism #1, and ECAM for the extended space,
-                   as Linux does on x86)
-  --help           show this help
-`;
+options (a value may also be given as --opt=value):
+${formatOptions()}`;
+
+/** pcisim's version, from the package.json beside src/ and dist/. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 type Mode = 'cf8' | 'ecam' | 'cf8-only';
 
@@ -92,14 +85,6 @@ function printSummary(r: StackReport, out: Output): void {
   out.write(r.ok ? 'ok: every ping answered, every job verified, nothing lost or done twice\n' : `FAILED:\n${r.problems.map((p) => `  ${p}`).join('\n')}\n`);
 }
 
-function intArg(name: string, v: string | undefined, min: number, max: number): number {
-  const n = v === undefined ? NaN : Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} needs a whole number from ${min} to ${max}`);
-  return n;
-}
-
-class UsageError extends Error {}
-
 /**
  * Runs the CLI with `argv` (no node/script prefix), writing results to `out` and usage errors to
  * `err`; resolves to the exit code (0 ok, 1 a check failed or resources were left unassigned, 2 bad usage).
@@ -108,23 +93,30 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
   let mode: Mode = 'cf8';
   let json = false;
   let hardware = false;
+  let v86 = false;
+  let legacy = false;
   const stack: StackOptions = {};
   try {
-    for (let i = 0; i < argv.length; i++) {
-      const arg = argv[i];
-      if (arg === '--help' || arg === '-h') {
-        out.write(USAGE);
-        return 0;
-      } else if (arg === '--json') json = true;
-      else if (arg === '--ecam') mode = 'ecam';
-      else if (arg === '--cf8-only') mode = 'cf8-only';
-      else if (arg === '--hardware') hardware = true;
-      else if (arg === '--no-migration') stack.migrate = false;
-      else if (arg === '--vfs') stack.vfs = intArg(arg, argv[++i], 1, MAX_VFS);
-      else if (arg === '--pings' || arg === '--frames') stack.pings = intArg(arg, argv[++i], 1, 10000);
-      else if (arg === '--rounds') stack.rounds = intArg(arg, argv[++i], 0, 100000);
-      else throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
+    const o = parseOptions(argv);
+    if (o.help) {
+      out.write(USAGE);
+      return 0;
     }
+    if (o.version) {
+      out.write(`pcisim ${packageVersion()}\n`);
+      return 0;
+    }
+    json = o.json === true;
+    hardware = o.hardware === true;
+    v86 = o.v86 === true;
+    legacy = o.legacy === true;
+    if (o.ecam && o['cf8-only']) throw new UsageError('--ecam and --cf8-only exclude each other');
+    if (o.ecam) mode = 'ecam';
+    if (o['cf8-only']) mode = 'cf8-only';
+    if (o['no-migration']) stack.migrate = false;
+    if (typeof o.vfs === 'number') stack.vfs = o.vfs;
+    if (typeof o.pings === 'number') stack.pings = o.pings;
+    if (typeof o.rounds === 'number') stack.rounds = o.rounds;
     if (mode === 'cf8-only' && !hardware) throw new UsageError('--cf8-only goes with --hardware');
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -133,6 +125,11 @@ export async function main(argv: string[], out: Output, err: Output = out): Prom
   }
 
   if (hardware) return runHardware(mode, json, out);
+  if (v86) return (await import('../v86/cliRun.js')).runV86(out, err, { legacy, pings: stack.pings });
+  if (legacy) {
+    err.write(`pcisim: --legacy goes with --v86\n\n${USAGE}`);
+    return 2;
+  }
 
   stack.ecam = mode === 'ecam';
   let hwProblems = 0;

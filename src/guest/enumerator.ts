@@ -57,6 +57,7 @@ export interface EnumeratedBridge {
   prefetchable64: boolean;
 }
 
+/** One function as the guest's enumeration found and set it up: IDs, assigned BARs, capabilities. */
 export interface EnumeratedFunction {
   /** "0000:01:00.0", with the bus number the enumeration assigned */
   bdf: string;
@@ -96,6 +97,7 @@ export interface AddressPools {
   mem64: AddressRange;
 }
 
+/** What {@link enumerate} returns: every function found, the bus numbers and address pools used, problems. */
 export interface EnumerationResult {
   mechanism: string;
   /** functions in scan order: depth first, each bridge followed by what is behind it */

@@ -8,6 +8,7 @@ import { findCapability } from './capabilityWalk.js';
 import type { EnumeratedFunction } from './enumerator.js';
 import type { Guest } from './guest.js';
 
+/** The interrupt mechanism a guest driver ended up using, as Linux's pci_alloc_irq_vectors picks it. */
 export type IrqMode = 'msix' | 'msi' | 'intx';
 
 /** The interrupts a driver got for its device. */

@@ -16,6 +16,7 @@ export const VIRTIO_PCI_ABI_VERSION = 0;
 export const VIRTIO_LEGACY_DEVICE_FIRST = 0x1000;
 export const VIRTIO_LEGACY_DEVICE_LAST = 0x103f;
 
+/** Options of {@link probeVirtioNetLegacy}. */
 export interface VirtioNetLegacyPciOptions extends Omit<VirtioNetLegacyOptions, 'io' | 'memory' | 'dma' | 'irq'> {
   /** interrupt modes the driver may use (default MSI-X, then INTx; ['intx'] = pci=nomsi) */
   irq?: IrqMode[];

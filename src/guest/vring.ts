@@ -68,10 +68,14 @@ export class Vring<T> {
   private readonly extraNext: Uint16Array;
   private readonly extraFlags: Uint16Array;
   private readonly data: (T | undefined)[];
-  private readonly view: DataView;
   private readonly indirect: boolean;
   private readonly indirectArea: number;
   private readonly indirectMax: number;
+
+  // guest RAM may be an embedder's buffer that is replaced at any time: never kept across calls
+  private get view(): DataView {
+    return this.memory.view;
+  }
 
   constructor(
     readonly memory: GuestMemory,
@@ -84,7 +88,6 @@ export class Vring<T> {
     if (base % VIRTIO_PCI_VRING_ALIGN !== 0) throw new RangeError(`a legacy virtqueue starts on a ${VIRTIO_PCI_VRING_ALIGN}-byte boundary, not at 0x${base.toString(16)}`);
     const bytes = vringBytes(num);
     if (!memory.contains(base, bytes)) throw new RangeError(`virtqueue [0x${base.toString(16)}, +${bytes}) is outside guest memory`);
-    this.view = memory.view;
     this.descAddr = base;
     this.availAddr = base + VRING_DESC_SIZE * num;
     this.usedAddr = base + Math.ceil((VRING_DESC_SIZE * num + 2 * (3 + num)) / VIRTIO_PCI_VRING_ALIGN) * VIRTIO_PCI_VRING_ALIGN;

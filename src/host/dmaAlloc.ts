@@ -6,7 +6,8 @@ import { VfioError } from './vfio/vfioError.js';
  * command buffers), carved out of the machine's DMA-visible memory from the top down, in whole
  * 4 KiB pages, so it stays clear of guest RAM and test buffers placed from low addresses. One
  * allocator per memory, shared by every driver of every host on it. Freed blocks are reused for
- * requests of the same size.
+ * requests of the same size. Everything from the lowest page handed out to the top is marked as the
+ * host's (GuestMemory.hostReservedFrom): no device a VMM owns reaches it, whatever the VMM maps.
  */
 export class HostDmaAllocator {
   private top: number;
@@ -35,9 +36,10 @@ export class HostDmaAllocator {
       if (this.top - size < PAGE) throw new VfioError('ENOMEM', `no room for ${size} bytes of host DMA memory`);
       this.top -= size;
       addr = this.top;
+      this.memory.hostReservedFrom = this.top;
     }
     this.live.set(addr, size);
-    this.memory.bytes.fill(0, addr, addr + size);
+    this.memory.fill(addr, size, 0);
     return addr;
   }
 

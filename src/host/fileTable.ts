@@ -59,6 +59,19 @@ export class FileTable {
   numbers(): number[] {
     return [...this.files.keys()].sort((a, b) => a - b);
   }
+
+  /** The open files. */
+  list(): HostFile[] {
+    return [...this.files.values()].map((e) => e.file);
+  }
+
+  /** Forgets every file and returns them (the emulator is being destroyed). */
+  drain(): HostFile[] {
+    const all = [...this.files.values()].map((e) => e.file);
+    this.files.clear();
+    this.nextFree = FIRST_FD;
+    return all;
+  }
 }
 
 /** 0-2 are stdin/stdout/stderr in a real process; files start after them so 0 never names one. */

@@ -17,8 +17,9 @@ import type { IommufdCtx } from './vfio/iommufd.js';
 import type { Eventfd } from './fileTable.js';
 import { genericVfioPciDriver } from './vfio/vfioPciDriver.js';
 import { dmaeVfioPciDriver } from './variants/dmaEngine/dmaeVfioPciDriver.js';
-import { sriovNumvfsStore } from './iov.js';
+import { pciVirtfns, sriovNumvfsStore } from './iov.js';
 import { VirtioPciDriver } from './virtio/virtioPciDriver.js';
+import { poison } from '../core/lifetime.js';
 import { virtioVfioPciDriver } from './variants/virtio/main.js';
 
 /**
@@ -52,6 +53,32 @@ export class Host {
     this.driverCore.registerDriver(dmaeVfioPciDriver(this.vfio));
     this.driverCore.registerDriver(new VirtioPciDriver());
     this.driverCore.registerDriver(virtioVfioPciDriver(this.vfio));
+    hw.onRemove((fn) => this.hotRemove(fn));
+  }
+
+  /**
+   * hw.removeFunction's host side (pci_stop_and_remove_bus_device), run while the function is still
+   * on the bus: a PF's VFs go first, then the function; each loses its driver. vfio's remove sends
+   * the REQ irq to an open device file and, if its user keeps it open, revokes it (ENODEV after).
+   * A function the host has not seen yet has nothing bound and nothing to undo.
+   */
+  private hotRemove(fn: PciFunction): void {
+    const dev = this.pci.device(fn.bdf);
+    if (!dev || dev.fn !== fn) return;
+    if (!dev.isVirtfn) for (const vf of pciVirtfns(dev).reverse()) this.pci.stopAndRemove(vf);
+    this.pci.stopAndRemove(dev);
+  }
+
+  /**
+   * Part of emu.destroy(): every open file (device files, eventfds, data streams) is forgotten and
+   * its methods, like the host's own, throw 'pcisim: this emulator was destroyed' from now on.
+   */
+  destroy(): void {
+    for (const f of this.vfio.files.drain()) poison(f);
+    poison(this.vfio);
+    poison(this.pci);
+    poison(this.driverCore);
+    poison(this);
   }
 
   /**

@@ -321,6 +321,14 @@ export class PciCore {
    * driver, and the PCI core forgets it. The hardware function itself goes when VF Enable clears.
    */
   removeVirtfn(vf: HostPciDev): void {
+    this.stopAndRemove(vf);
+  }
+
+  /**
+   * pci_stop_and_remove_bus_device: the driver core releases the device's driver (its remove runs)
+   * and the PCI core forgets it; the hardware function goes afterwards.
+   */
+  stopAndRemove(vf: HostPciDev): void {
     if (!this.byFn.has(vf.fn) || this.byFn.get(vf.fn) !== vf) return;
     this.byFn.delete(vf.fn);
     vf.present = false;

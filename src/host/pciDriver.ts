@@ -19,6 +19,7 @@ export interface PciDeviceId {
   overrideOnly?: boolean;
 }
 
+/** A PCI driver ID table entry (struct pci_device_id); fields left out match anything (PCI_ANY_ID). */
 export function pciDeviceId(fields: Partial<PciDeviceId> & { vendor?: number; device?: number }): PciDeviceId {
   return {
     vendor: fields.vendor ?? PCI_ANY_ID,

@@ -1,4 +1,4 @@
-import { L, raw } from '../core/wasm.js';
+import { L } from '../core/wasm.js';
 import type { ConfigBuilder } from './configBuilder.js';
 import type { BarSpec } from './spec.js';
 import { isPowerOfTwo } from './spec.js';
@@ -43,7 +43,7 @@ export function setupBars(b: ConfigBuilder, bars: (BarSpec | null)[]): void {
     const s = bars[i];
     b.events(0x10 + 4 * i, 4, L.EV_BAR);
     if (!s) continue;
-    const r = raw.barSetup(b.slot, i, KIND[s.kind], s.size % 2 ** 32, Math.floor(s.size / 2 ** 32), s.prefetchable ? 1 : 0, 0x30);
+    const r = b.core.raw.barSetup(b.slot, i, KIND[s.kind], s.size % 2 ** 32, Math.floor(s.size / 2 ** 32), s.prefetchable ? 1 : 0, 0x30);
     if (r !== 0) throw new Error(`bars[${i}]: the core refused ${s.kind} of ${s.size} bytes`);
   }
 }
@@ -53,5 +53,5 @@ export function setupRom(b: ConfigBuilder, size: number | undefined, reg: number
   b.events(reg, 4, L.EV_BAR);
   if (size === undefined) return;
   if (!isPowerOfTwo(size) || size < 2048 || size > 2 ** 31) throw new Error(`romSize must be a power of two from 2 KiB to 2 GiB, got ${size}`);
-  if (raw.barSetup(b.slot, L.ROM_INDEX, L.BAR_ROM, size % 2 ** 32, 0, 0, reg) !== 0) throw new Error(`romSize ${size} refused by the core`);
+  if (b.core.raw.barSetup(b.slot, L.ROM_INDEX, L.BAR_ROM, size % 2 ** 32, 0, 0, reg) !== 0) throw new Error(`romSize ${size} refused by the core`);
 }

@@ -1,4 +1,4 @@
-import { L, mem } from '../core/wasm.js';
+import { L } from '../core/wasm.js';
 import { ConfigBuilder } from './configBuilder.js';
 import type { DeviceModel } from './deviceModel.js';
 import type { Hardware } from './hardware.js';
@@ -40,7 +40,7 @@ export class Bridge extends PciFunction {
   constructor(hw: Hardware, bdf: string, bus: PciBus, device: number, fn: number, slot: number, spec: BridgeSpec) {
     super(hw, bdf, bus, device, fn, noBars, slot);
     this.secondary = new PciBus(spec.secondaryBus, this);
-    const b = new ConfigBuilder(slot);
+    const b = new ConfigBuilder(this.core, slot);
     this.vendorId = checkInt(spec.vendorId ?? 0x1b36, 0, 0xfffe, 'bridge vendorId');
     this.deviceId = checkInt(spec.deviceId ?? 0x000c, 0, 0xffff, 'bridge deviceId');
     b.reg(PCI_VENDOR_ID, 2, this.vendorId);
@@ -73,16 +73,16 @@ export class Bridge extends PciFunction {
   }
 
   get secondaryBus(): number {
-    return mem.u8[this.base + PCI_SECONDARY_BUS];
+    return this.mem.u8[this.base + PCI_SECONDARY_BUS];
   }
   get subordinateBus(): number {
-    return mem.u8[this.base + PCI_SUBORDINATE_BUS];
+    return this.mem.u8[this.base + PCI_SUBORDINATE_BUS];
   }
 
   /** Strap a bus-number register's power-on value (topology construction only). */
   strapBusNumber(reg: number, value: number): void {
-    mem.u8[this.base + reg] = value;
-    mem.u8[this.base + L.INIT + reg] = value;
+    this.mem.u8[this.base + reg] = value;
+    this.mem.u8[this.base + L.INIT + reg] = value;
   }
 
   /** The I/O window, or null when closed or I/O forwarding is disabled. */

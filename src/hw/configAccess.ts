@@ -1,4 +1,5 @@
 // The access checks every config path shares (hw.configRead/configWrite, config handles).
+import { PciRangeError, describeValue, hexValue } from './pciError.js';
 
 /** Throws the RangeError the API promises for accesses hardware mechanisms cannot produce. */
 export function checkConfigAccess(offset: number, size: number): void {
@@ -10,9 +11,10 @@ export function checkConfigAccess(offset: number, size: number): void {
 }
 
 function configAccessError(offset: number, size: number): never {
-  if (typeof offset === 'bigint') throw new RangeError(`config offset ${offset}n is a BigInt; config offsets are numbers 0..4095`);
-  if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new RangeError(`config offset ${String(offset)} is outside 0..4095`);
-  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${String(size)} is not 1, 2 or 4`);
-  if ((offset & (size - 1)) !== 0) throw new RangeError(`config access of ${size} bytes at offset ${offset} is misaligned`);
-  throw new RangeError(`config access of ${size} bytes at offset ${offset} runs past 4095`);
+  // EFAULT for a register no mechanism can address, as Linux's PCIBIOS_BAD_REGISTER_NUMBER becomes
+  if (typeof offset === 'bigint') throw new PciRangeError('EFAULT', `config offset ${hexValue(offset)}n is a BigInt; config offsets are numbers 0x0..0xfff`);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 4095) throw new PciRangeError('EFAULT', `config offset ${hexValue(offset)} is outside 0x0..0xfff`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciRangeError('EINVAL', `config access size ${describeValue(size)} is not 1, 2 or 4`);
+  if ((offset & (size - 1)) !== 0) throw new PciRangeError('EFAULT', `config access of ${size} bytes at offset ${hexValue(offset)} is misaligned`);
+  throw new PciRangeError('EFAULT', `config access of ${size} bytes at offset ${hexValue(offset)} runs past 0xfff`);
 }

@@ -1,4 +1,5 @@
-import { L, mem, raw } from '../core/wasm.js';
+import { L } from '../core/wasm.js';
+import type { Core } from '../core/wasm.js';
 import { PCI_CAPABILITY_LIST, PCI_STATUS, PCI_STATUS_CAP_LIST } from './pciRegs.js';
 
 /**
@@ -15,8 +16,11 @@ export class ConfigBuilder {
   private nextExt = 0x100;
   private readonly base: number;
 
-  constructor(readonly slot: number) {
-    this.base = mem.base(slot);
+  constructor(
+    readonly core: Core,
+    readonly slot: number,
+  ) {
+    this.base = core.mem.base(slot);
   }
 
   /**
@@ -25,7 +29,7 @@ export class ConfigBuilder {
    */
   reg(off: number, size: 1 | 2 | 3 | 4, value: number, writable = 0, w1c = 0, events = 0): void {
     if (off < 0 || off + size > L.CFG_SIZE) throw new RangeError(`config register 0x${off.toString(16)} is outside config space`);
-    const u8 = mem.u8;
+    const u8 = this.core.mem.u8;
     for (let i = 0; i < size; i++) {
       const sh = 8 * i;
       u8[this.base + L.CFG + off + i] = (value >>> sh) & 0xff;
@@ -37,11 +41,11 @@ export class ConfigBuilder {
 
   /** Adds event classes to bytes without changing their value or masks. */
   events(off: number, size: number, events: number): void {
-    for (let i = 0; i < size; i++) mem.u8[this.base + L.EVMAP + off + i] |= events;
+    for (let i = 0; i < size; i++) this.core.mem.u8[this.base + L.EVMAP + off + i] |= events;
   }
 
   read(off: number, size: 1 | 2 | 4): number {
-    return raw.cfgRead(this.slot, off, size) >>> 0;
+    return this.core.raw.cfgRead(this.slot, off, size) >>> 0;
   }
 
   /** Reserves `length` bytes for a standard capability and links it into the list; returns its offset. */
@@ -55,7 +59,7 @@ export class ConfigBuilder {
     this.reg(this.capTail, 1, off);
     this.capTail = off + 1;
     this.nextCap = (off + length + 3) & ~3;
-    this.reg(PCI_STATUS, 2, this.read(PCI_STATUS, 2) | PCI_STATUS_CAP_LIST, mem.u16[(this.base + L.WMASK + PCI_STATUS) >> 1], mem.u16[(this.base + L.W1C + PCI_STATUS) >> 1]);
+    this.reg(PCI_STATUS, 2, this.read(PCI_STATUS, 2) | PCI_STATUS_CAP_LIST, this.core.mem.u16[(this.base + L.WMASK + PCI_STATUS) >>> 1], this.core.mem.u16[(this.base + L.W1C + PCI_STATUS) >>> 1]);
     return off;
   }
 
@@ -77,6 +81,6 @@ export class ConfigBuilder {
 
   /** The current register values become the power-on image that reset restores. */
   commit(): void {
-    raw.slotCommitInit(this.slot);
+    this.core.raw.slotCommitInit(this.slot);
   }
 }

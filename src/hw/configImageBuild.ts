@@ -3,7 +3,8 @@
 // the image's value, and each capability this code recognises gets the masks and event classes its
 // builder in capabilities/* gives it, placed at the image's offset instead of the next free one.
 // Everything else (vendor-specific and unknown capabilities, bytes between them) is read-only.
-import { L, mem } from '../core/wasm.js';
+import { L } from '../core/wasm.js';
+import type { Core } from '../core/wasm.js';
 import { buildAer } from './capabilities/aer.js';
 import { buildMsi } from './capabilities/msi.js';
 import { buildMsix } from './capabilities/msix.js';
@@ -30,8 +31,8 @@ class ImageBuilder extends ConfigBuilder {
   private at = -1;
   private end = 0;
 
-  constructor(slot: number, private readonly img: Uint8Array) {
-    super(slot);
+  constructor(core: Core, slot: number, private readonly img: Uint8Array) {
+    super(core, slot);
   }
 
   /** The next capability a builder adds is the one at `off`, `length` bytes long. */
@@ -62,17 +63,17 @@ const u32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] <<
 /** BAR and ROM registers: their masks come from the sizes, never from a user mask. */
 const isBarByte = (i: number) => (i >= 0x10 && i < 0x28) || (i >= 0x30 && i < 0x34);
 
-function applyImage(slot: number, d: ImageLayout, spec: ConfigImageSpec, layout: EndpointLayout): void {
+function applyImage(core: Core, slot: number, d: ImageLayout, spec: ConfigImageSpec, layout: EndpointLayout): void {
   const img = d.image;
-  const base = mem.base(slot);
-  const u8 = mem.u8;
+  const base = core.mem.base(slot);
+  const u8 = core.mem.u8;
   // past the header nothing is writable or has side effects until a capability says so
   u8.fill(0, base + L.WMASK + 0x40, base + L.WMASK + L.CFG_SIZE);
   u8.fill(0, base + L.W1C + 0x40, base + L.W1C + L.CFG_SIZE);
   u8.fill(0, base + L.EVMAP + 0x40, base + L.EVMAP + L.CFG_SIZE);
   for (let i = 0; i < L.CFG_SIZE; i++) u8[base + L.CFG + i] = i < img.length ? img[i] : 0;
 
-  const b = new ImageBuilder(slot, img);
+  const b = new ImageBuilder(core, slot, img);
   if (d.caps.some((c) => c.kind === 'pcie')) u8[base + L.WMASK + PCI_LATENCY_TIMER] = 0; // hardwired 0 on PCIe
   for (const c of d.caps) {
     const field = `configImage: ${c.kind} capability at ${hex(c.offset, 2)}`;
@@ -140,7 +141,7 @@ export function prepareConfigImage(spec: ConfigImageSpec): {
       bars: d.bars,
       romSize: d.romSize,
     },
-    extra: (b, layout) => applyImage(b.slot, d, spec, layout),
+    extra: (b, layout) => applyImage(b.core, b.slot, d, spec, layout),
   };
 }
 

@@ -37,10 +37,12 @@ export function decodeEcam(offset: number): ConfigTarget {
   };
 }
 
+/** Offset of a config register inside the ECAM window (bus << 20 | device << 15 | function << 12 | register). */
 export function ecamOffset(bus: number, device: number, fn: number, reg: number): number {
   return ((bus << 20) | (device << 15) | (fn << 12) | reg) >>> 0;
 }
 
+/** The value a CPU writes to 0xCF8 (config mechanism #1) to reach a dword-aligned config register. */
 export function cf8Address(bus: number, device: number, fn: number, reg: number): number {
   return (CONFIG_ADDRESS_ENABLE | (bus << 16) | (device << 11) | (fn << 8) | (reg & 0xfc)) >>> 0;
 }

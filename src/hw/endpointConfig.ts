@@ -1,4 +1,5 @@
 import { L } from '../core/wasm.js';
+import type { Core } from '../core/wasm.js';
 import { buildAer } from './capabilities/aer.js';
 import { buildDsn } from './capabilities/dsn.js';
 import { buildMsi } from './capabilities/msi.js';
@@ -34,6 +35,7 @@ export interface EndpointLayout {
  * before the image is committed.
  */
 export function buildEndpointConfig(
+  core: Core,
   slot: number,
   spec: EndpointSpec,
   extra?: (b: ConfigBuilder, layout: EndpointLayout) => void,
@@ -60,7 +62,7 @@ export function buildEndpointConfig(
     seen.add(id);
   }
 
-  const b = new ConfigBuilder(slot);
+  const b = new ConfigBuilder(core, slot);
   b.reg(PCI_VENDOR_ID, 2, vendorId);
   b.reg(PCI_DEVICE_ID, 2, deviceId);
   b.reg(PCI_COMMAND, 2, 0, COMMAND_WRITABLE, 0, L.EV_COMMAND);

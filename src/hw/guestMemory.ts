@@ -1,14 +1,79 @@
 import { checkInt } from './spec.js';
 
-/** DMA-visible memory of the emulated machine: what virtqueues and descriptor rings live in. */
-export class GuestMemory {
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
+/** Where a GuestMemory's bytes come from: a fixed array, or a function giving the current one. */
+export type GuestMemorySource = Uint8Array | (() => Uint8Array);
 
-  constructor(readonly size: number) {
-    checkInt(size, 4096, 2 ** 32, 'memoryBytes');
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
+/**
+ * DMA-visible memory: a host's own memory, or a guest's RAM owned by an embedder. Addresses are
+ * offsets into the current byte array. `bytes` and `view` are looked up on every use: an embedder's
+ * buffer may be replaced at any time (a wasm memory that grows detaches every view over the old
+ * buffer), so no caller keeps them across calls.
+ */
+export class GuestMemory {
+  private readonly source: (() => Uint8Array) | null;
+  private bytes_: Uint8Array;
+  private view_: DataView;
+  /**
+   * Offset from which the host keeps this memory for itself (HostDmaAllocator: admin queues,
+   * command buffers). A device owned by a VMM never reaches it, even through a mapping that covers
+   * it. Infinity when nothing is reserved.
+   */
+  hostReservedFrom = Infinity;
+
+  /** `size` bytes of zeroed memory that pcisim owns. */
+  constructor(size: number);
+  constructor(size: number, source: GuestMemorySource);
+  constructor(size: number, source?: GuestMemorySource) {
+    if (source === undefined) {
+      checkInt(size, 4096, 2 ** 32, 'memoryBytes');
+      this.source = null;
+      this.bytes_ = new Uint8Array(size);
+    } else {
+      this.source = typeof source === 'function' ? source : null;
+      this.bytes_ = typeof source === 'function' ? checkSource(source()) : checkSource(source);
+    }
+    this.view_ = new DataView(this.bytes_.buffer, this.bytes_.byteOffset, this.bytes_.byteLength);
+  }
+
+  /**
+   * Memory owned by an embedder (e.g. v86's guest RAM): `source` is the Uint8Array itself, or a
+   * function returning the current one. The function form may return a different array (of any
+   * length) at any time; pcisim calls it on each access and rebuilds its DataView only when the
+   * array changed. Nothing is copied.
+   */
+  static wrap(source: GuestMemorySource): GuestMemory {
+    if (!(source instanceof Uint8Array) && typeof source !== 'function') throw new TypeError('GuestMemory.wrap takes a Uint8Array or a function returning one');
+    return new GuestMemory(0, source);
+  }
+
+  /** The current bytes (do not keep the array across calls: it may be replaced). */
+  get bytes(): Uint8Array {
+    const s = this.source;
+    if (s === null) return this.bytes_;
+    const b = s();
+    if (b !== this.bytes_) this.swap(b);
+    return this.bytes_;
+  }
+
+  /** A DataView over the current bytes (same lifetime rule as `bytes`). */
+  get view(): DataView {
+    const s = this.source;
+    if (s !== null) {
+      const b = s();
+      if (b !== this.bytes_) this.swap(b);
+    }
+    return this.view_;
+  }
+
+  /** Current size in bytes. */
+  get size(): number {
+    return this.bytes.length;
+  }
+
+  private swap(b: Uint8Array): void {
+    checkSource(b);
+    this.bytes_ = b;
+    this.view_ = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /** Whether [addr, addr+len) lies inside memory. */
@@ -22,6 +87,7 @@ export class GuestMemory {
     }
   }
 
+  /** A copy of [addr, addr+len). */
   read(addr: number, len: number): Uint8Array {
     this.check(addr, len);
     return this.bytes.slice(addr, addr + len);
@@ -32,6 +98,16 @@ export class GuestMemory {
     this.bytes.set(data, addr);
   }
 
+  /** Sets [addr, addr+len) to `value`. */
+  fill(addr: number, len: number, value = 0): void {
+    this.check(addr, len);
+    this.bytes.fill(value, addr, addr + len);
+  }
+
+  readU8(addr: number): number {
+    this.check(addr, 1);
+    return this.bytes[addr];
+  }
   readU16(addr: number): number {
     this.check(addr, 2);
     return this.view.getUint16(addr, true);
@@ -43,6 +119,10 @@ export class GuestMemory {
   readU64(addr: number): bigint {
     this.check(addr, 8);
     return this.view.getBigUint64(addr, true);
+  }
+  writeU8(addr: number, v: number): void {
+    this.check(addr, 1);
+    this.bytes[addr] = v;
   }
   writeU16(addr: number, v: number): void {
     this.check(addr, 2);
@@ -56,4 +136,9 @@ export class GuestMemory {
     this.check(addr, 8);
     this.view.setBigUint64(addr, v, true);
   }
+}
+
+function checkSource(b: unknown): Uint8Array {
+  if (!(b instanceof Uint8Array)) throw new TypeError('a GuestMemory source must give a Uint8Array');
+  return b;
 }

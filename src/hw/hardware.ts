@@ -1,6 +1,8 @@
-import { L, mem, slotReaper } from '../core/wasm.js';
+import { L, createCoreSync } from '../core/wasm.js';
+import type { Core } from '../core/wasm.js';
+import { poison } from '../core/lifetime.js';
 import { AddressMap } from './addressMap.js';
-import { parseBdf } from './bdf.js';
+import { canonicalBdf, normalizeBdf, parseBdf } from './bdf.js';
 import { Bridge } from './bridge.js';
 import { CONFIG_ADDRESS_MASK, CONFIG_ADDRESS_PORT, CONFIG_DATA_PORT, decodeCf8, decodeEcam } from './configMechanism.js';
 import type { DeviceModel } from './deviceModel.js';
@@ -23,7 +25,11 @@ import { isConfigImageSpec, prepareConfigImage } from './configImageBuild.js';
 import { checkInt } from './spec.js';
 import { checkConfigAccess } from './configAccess.js';
 import { ConfigHandle } from './configHandle.js';
+import { PciError, PciRangeError, describeValue, hexValue } from './pciError.js';
 import type { ConfigBuilder } from './configBuilder.js';
+import { DecodeEvents } from './embedding/decodeEvents.js';
+import { HwLog } from './embedding/hwLog.js';
+import type { DecodeListener } from './embedding/decodeEvents.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
@@ -40,6 +46,7 @@ export type FunctionFactory<F extends PciFunction = PciFunction> = (
   slot: number,
 ) => F;
 
+/** Options of the {@link Hardware} constructor (and of createEmulator, which passes them on). */
 export interface HardwareOptions {
   memoryBytes?: number;
   /**
@@ -49,6 +56,12 @@ export interface HardwareOptions {
   memory?: GuestMemory;
   /** base of the ECAM window in the memory address space (256 MiB, buses 0-255) */
   ecamBase?: number;
+  /**
+   * The wasm core the functions live in: an emulator's own (createEmulator), or the core of the
+   * emulator a VMM's guest bus belongs to. Without one, the embedded core is instantiated
+   * synchronously (fine in Node and workers; browsers should use createEmulator).
+   */
+  core?: Core;
 }
 
 /**
@@ -61,7 +74,10 @@ export class Hardware {
   readonly ecamBase: number;
   readonly ecamSize = 256 << 20;
   interrupts: InterruptSink = nullSink;
+  /** accesses devices contained rather than performed (partial register writes ...), once per register and width */
+  readonly log = new HwLog();
   private readonly byBdf = new Map<string, PciFunction>();
+  private readonly removalHooks: ((f: PciFunction) => void)[] = [];
   private readonly buses = new Map<number, PciBus>([[0, this.root]]);
   private lastBdf = '';
   private lastFn: PciFunction | undefined;
@@ -70,31 +86,51 @@ export class Hardware {
   private readonly ioMap = new AddressMap(true);
   private mapsDirty = true;
   private busRoutes: Map<number, PciBus | null> | null = null;
+  private decodeEvents: DecodeEvents | null = null;
+  /** where deferred device-side work goes (setScheduler); null: it runs at once */
+  scheduler: ((work: () => void) => void) | null = null;
+
+  /** The wasm core of this hardware's emulator (`core.raw` exports, `core.mem` views and slots). */
+  declare readonly core: Core;
 
   constructor(options: HardwareOptions = {}) {
+    // not enumerable: deep equality and printing (test assertions) stay off the core's memory
+    Object.defineProperty(this, 'core', { value: options.core ?? createCoreSync(), enumerable: false });
+    this.core.own(this);
     this.memory = options.memory ?? new GuestMemory(options.memoryBytes ?? 64 << 20);
     this.ecamBase = options.ecamBase ?? 0xb0000000;
+  }
+
+  /** Called by the core's destroy(): forget the topology; this object's and its functions' methods throw. */
+  coreDestroyed(): void {
+    for (const f of this.byBdf.values()) poison(f);
+    this.byBdf.clear();
+    this.buses.clear();
+    this.root.functions.clear();
+    this.lastBdf = '';
+    this.lastFn = undefined;
+    this.busRoutes = null;
+    poison(this);
   }
 
   // ---- building the topology ----------------------------------------------------------------
 
   private place(bdf: string): { bus: PciBus; device: number; fn: number } {
     const a = parseBdf(bdf);
-    if (a.domain !== 0) throw new Error(`${bdf}: only PCI domain 0000 is emulated`);
+    if (a.domain !== 0) throw new PciError('ENODEV', `${bdf}: only PCI domain 0000 is emulated`);
     const bus = this.buses.get(a.bus);
-    if (!bus) throw new Error(`${bdf}: bus ${a.bus.toString(16).padStart(2, '0')} does not exist (add a bridge with that secondaryBus first)`);
-    if (this.byBdf.has(bdf.toLowerCase())) throw new Error(`${bdf}: a function with this address already exists`);
+    if (!bus) throw new PciError('ENODEV', `${bdf}: bus ${a.bus.toString(16).padStart(2, '0')} does not exist (add a bridge with that secondaryBus first)`);
+    if (this.byBdf.has(bdf.toLowerCase())) throw new PciError('EEXIST', `${bdf}: a function with this address already exists`);
     return { bus, device: a.device, fn: a.fn };
   }
 
   private attach(f: PciFunction): void {
     f.bus.functions.set(f.devfn, f);
     this.byBdf.set(f.bdf, f);
-    slotReaper.register(f, f.slot, f);
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';
     this.busRoutes = null;
-    this.mapsDirty = true;
+    this.decodeChanged();
   }
 
   /**
@@ -111,7 +147,7 @@ export class Hardware {
     }
     const ht = (f0.configRead(PCI_HEADER_TYPE, 1) & 0x7f) | (multi ? PCI_HEADER_TYPE_MFD : 0);
     f0.setRegister(PCI_HEADER_TYPE, 1, ht);
-    mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
+    this.core.mem.u8[f0.base + L.INIT + PCI_HEADER_TYPE] = ht; // power-on image too
   }
 
   /** A function with a caller-described config space and plain memory behind its BARs. */
@@ -149,11 +185,12 @@ export class Hardware {
     init?: (f: F, layout: EndpointLayout) => void,
     create?: FunctionFactory<F>,
   ): F {
+    bdf = canonicalBdf(bdf); // "bb:dd.f" means domain 0000
     const { bus, device, fn } = this.place(bdf);
-    const slot = mem.allocSlot();
+    const slot = this.core.mem.allocSlot();
     let f: F;
     try {
-      const layout = buildEndpointConfig(slot, spec, extra);
+      const layout = buildEndpointConfig(this.core, slot, spec, extra);
       const at = bdf.toLowerCase();
       f = create ? create(this, at, bus, device, fn, model, slot) : (new PciFunction(this, at, bus, device, fn, model, slot) as F);
       f.vendorId = spec.vendorId;
@@ -162,7 +199,7 @@ export class Hardware {
       if (spec.romSize) f.rom = buildOptionRom(spec.romSize, spec.vendorId, spec.deviceId, spec.classCode);
       init?.(f, layout);
     } catch (e) {
-      mem.freeSlot(slot);
+      this.core.mem.freeSlot(slot);
       throw e;
     }
     this.attach(f);
@@ -171,17 +208,18 @@ export class Hardware {
 
   /** A PCI-to-PCI bridge with a new bus behind it. */
   addBridge(bdf: string, spec: BridgeSpec): Bridge {
+    bdf = canonicalBdf(bdf);
     const { bus, device, fn } = this.place(bdf);
     const sec = checkInt(spec?.secondaryBus, 1, 255, 'secondaryBus');
-    if (this.buses.has(sec)) throw new Error(`secondaryBus ${sec} already exists`);
+    if (this.buses.has(sec)) throw new PciError('EEXIST', `secondaryBus ${sec} already exists`);
     // bus numbers grow downstream: a bridge's range [secondary, subordinate] must hold its children's
-    if (sec <= bus.number) throw new Error(`secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
-    const slot = mem.allocSlot();
+    if (sec <= bus.number) throw new PciError('EINVAL', `secondaryBus ${sec} must be above the bus the bridge sits on (${bus.number})`);
+    const slot = this.core.mem.allocSlot();
     let br: Bridge;
     try {
       br = new Bridge(this, bdf.toLowerCase(), bus, device, fn, slot, spec);
     } catch (e) {
-      mem.freeSlot(slot);
+      this.core.mem.freeSlot(slot);
       throw e;
     }
     this.attach(br);
@@ -194,20 +232,49 @@ export class Hardware {
     return br;
   }
 
-  /** Removes a function (VF disable, hot unplug). */
+  /**
+   * Hot-unplug: the host's removal path runs first (pci_stop_and_remove_bus_device: the bound
+   * driver's remove; for vfio, the REQ irq to the open device file, then the file is revoked), then
+   * the function (and a PF's VFs) leaves the bus and its slot is freed for the next function.
+   */
   removeFunction(bdf: string): void {
+    const f = this.function(bdf); // either address form
+    if (!f) return;
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new PciError('EBUSY', `${bdf}: remove the functions behind the bridge first`);
+    for (const hook of this.removalHooks) hook(f);
+    if (!f.alive) return; // a hook removed it already
+    for (const vf of [...this.byBdf.values()]) if (vf.physfn === f) this.detachFunction(vf.bdf);
+    this.detachFunction(f.bdf);
+  }
+
+  /**
+   * Registers the host kernel's removal path, run by removeFunction before the function leaves
+   * (the function is still present and readable while it runs). Returns the unregister call.
+   */
+  onRemove(hook: (f: PciFunction) => void): () => void {
+    this.removalHooks.push(hook);
+    return () => {
+      const i = this.removalHooks.indexOf(hook);
+      if (i >= 0) this.removalHooks.splice(i, 1);
+    };
+  }
+
+  /**
+   * Takes a function off its bus without the host's removal path: what the hardware itself does
+   * (VF Enable cleared removes the VFs); the host notices on its next look at the bus.
+   */
+  detachFunction(bdf: string): void {
     const f = this.byBdf.get(bdf.toLowerCase());
     if (!f) return;
-    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new Error(`${bdf}: remove the functions behind the bridge first`);
+    if (f instanceof Bridge && f.secondary.functions.size > 0) throw new PciError('EBUSY', `${bdf}: remove the functions behind the bridge first`);
     f.bus.functions.delete(f.devfn);
     this.byBdf.delete(f.bdf);
     if (f instanceof Bridge) this.buses.delete(f.secondary.number);
-    slotReaper.unregister(f);
     f.markRemoved();
     this.updateMultifunction(f.bus, f.device);
     this.lastBdf = '';
     this.busRoutes = null;
-    this.mapsDirty = true;
+    this.decodeChanged();
   }
 
   /** Present functions (including enabled VFs), depth first in bus order. */
@@ -225,9 +292,9 @@ export class Hardware {
 
   function(bdf: string): PciFunction | undefined {
     if (bdf === this.lastBdf) return this.lastFn;
-    // addresses are stored lower-case; most callers already pass them so, and lower-casing costs
-    // more than the lookup itself
-    const f = this.byBdf.get(bdf) ?? (typeof bdf === 'string' ? this.byBdf.get(bdf.toLowerCase()) : undefined);
+    // addresses are stored canonical; most callers already pass them so, and normalising costs
+    // more than the lookup itself. The short "bb:dd.f" form is normalised on this miss path only.
+    const f = this.byBdf.get(bdf) ?? this.byBdf.get(normalizeBdf(bdf) ?? '');
     this.lastBdf = bdf;
     this.lastFn = f;
     return f;
@@ -259,9 +326,34 @@ export class Hardware {
   /** Direct config write by address; absent functions drop it. */
   configWrite(bdf: string, offset: number, size: 1 | 2 | 4, value: number): void {
     checkConfigAccess(offset, size);
-    if (!Number.isFinite(value)) throw new RangeError(`config write value ${value} is not a number`);
+    if (!Number.isFinite(value)) throw new PciRangeError('EINVAL', `config write value ${describeValue(value)} is not a number`);
     const f = this.function(bdf);
     if (f !== undefined) f.configWrite(offset, size, value >>> 0);
+  }
+
+  /**
+   * Config read by routing ID (bus << 8 | device << 3 | function) as a config cycle: routed through
+   * the bridges' bus numbers, absent functions read all-ones, an access straddling dword lanes goes
+   * byte by byte. For an embedder's CF8/CFC handler: no strings.
+   */
+  configReadRid(rid: number, offset: number, size: 1 | 2 | 4): number {
+    checkRid(rid);
+    checkCycle(offset, size);
+    return this.configCycle(rid >>> 8, (rid >>> 3) & 31, rid & 7, offset, size);
+  }
+
+  /** Config write by routing ID (see configReadRid); absent functions drop it. */
+  configWriteRid(rid: number, offset: number, size: 1 | 2 | 4, value: number): void {
+    checkRid(rid);
+    checkCycle(offset, size);
+    if (!Number.isFinite(value)) throw new RangeError(`config write value ${value} is not a number`);
+    this.configCycle(rid >>> 8, (rid >>> 3) & 31, rid & 7, offset, size, value >>> 0);
+  }
+
+  /** Whether a config cycle to routing ID `rid` reaches a function (false for anything not a rid). */
+  isPresent(rid: number): boolean {
+    if ((rid & 0xffff) !== rid) return false;
+    return this.routeBus(rid >>> 8)?.functions.has(rid & 0xff) ?? false;
   }
 
   /** The bus a config cycle for bus number `n` reaches, following the bridges' bus registers. */
@@ -312,9 +404,47 @@ export class Hardware {
 
   // ---- port I/O and MMIO ------------------------------------------------------------------
 
-  /** Marks the address maps stale (Command, BAR, window or power-state change). */
+  /**
+   * Marks the address maps stale (Command, BAR, window or power-state change, a function added or
+   * removed). With decode listeners (onDecodeChange) the maps are rebuilt at once and the listeners
+   * hear about it if what is decoded differs.
+   */
   decodeChanged(): void {
     this.mapsDirty = true;
+    if (this.decodeEvents?.active) {
+      this.maps();
+      this.decodeEvents.update(this.memMap.all(), this.ioMap.all());
+    }
+  }
+
+  /**
+   * Calls `listener` whenever the decoded memory or I/O ranges change (a BAR moved, Command decode
+   * bits, bridge windows, power state, functions added or removed), with every range decoded now and
+   * what was added and removed: an embedder remaps its port and MMIO tables from it instead of
+   * polling after config writes. Returns a function that removes the listener.
+   */
+  onDecodeChange(listener: DecodeListener): () => void {
+    this.maps();
+    const ev = (this.decodeEvents ??= new DecodeEvents());
+    return ev.add(listener, this.memMap.all(), this.ioMap.all());
+  }
+
+  /**
+   * Device-side work (a virtqueue's processing after a notification, with the frames it sends and
+   * receives and the interrupts it raises) goes to `scheduler` instead of running inside the I/O
+   * access that triggered it: an embedder passes e.g. `(work) => queueMicrotask(work)` or its own
+   * event loop. null (the default) runs everything synchronously.
+   */
+  setScheduler(scheduler: ((work: () => void) => void) | null): void {
+    if (scheduler !== null && typeof scheduler !== 'function') throw new TypeError('a scheduler must be a function or null');
+    this.scheduler = scheduler;
+  }
+
+  /** Runs `work` now, or hands it to the scheduler when one is set. */
+  defer(work: () => void): void {
+    const s = this.scheduler;
+    if (s === null) work();
+    else s(work);
   }
 
   busNumbersChanged(): void {
@@ -441,7 +571,16 @@ export class Hardware {
   }
 }
 
+function checkRid(rid: number): void {
+  if ((rid & 0xffff) !== rid) throw new RangeError(`routing ID ${rid} is not an integer in 0..0xffff`);
+}
+
+function checkCycle(offset: number, size: number): void {
+  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`config access size ${size} is not 1, 2 or 4`);
+  if ((offset | 0) !== offset || offset < 0 || offset + size > 4096) throw new RangeError(`config access of ${size} bytes at offset ${offset} is outside 0..4095`);
+}
+
 function checkAccess(addr: number, size: number, limit: number): void {
-  if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`access size ${size} is not 1, 2 or 4`);
-  if (!Number.isInteger(addr) || addr < 0 || addr + size > limit) throw new RangeError(`address ${addr} is out of range`);
+  if (size !== 1 && size !== 2 && size !== 4) throw new PciRangeError('EINVAL', `access size ${describeValue(size)} is not 1, 2 or 4`);
+  if (!Number.isInteger(addr) || addr < 0 || addr + size > limit) throw new PciRangeError('EFAULT', `address ${hexValue(addr)} is out of range`);
 }

@@ -21,6 +21,7 @@ export interface InterruptSink {
   pme?(source: PciFunction): void;
 }
 
+/** An interrupt sink that drops every message and level change (the default until one is set). */
 export const nullSink: InterruptSink = {
   msi() {},
   intx() {},

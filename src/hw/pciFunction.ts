@@ -1,4 +1,5 @@
-import { L, mem, raw } from '../core/wasm.js';
+import { L } from '../core/wasm.js';
+import type { Core, CoreMemory } from '../core/wasm.js';
 import type { DeviceModel } from './deviceModel.js';
 import type { Hardware } from './hardware.js';
 import {
@@ -30,19 +31,6 @@ export interface MsixPlacement {
   pbaBytes: number;
 }
 
-let dead = -1;
-
-/** The slot removed functions point at: all-ones config space (power-on image too), no writable bit. */
-function deadSlot(): number {
-  if (dead < 0) {
-    dead = mem.allocSlot();
-    const b = mem.base(dead);
-    mem.u8.fill(0xff, b + L.CFG, b + L.CFG + L.CFG_SIZE);
-    mem.u8.fill(0xff, b + L.INIT, b + L.INIT + L.CFG_SIZE);
-  }
-  return dead;
-}
-
 /** One decoding BAR: index (ROM = 6), base address and size in bytes. */
 export interface DecodedBar {
   bar: number;
@@ -61,7 +49,12 @@ export function writtenByte(off: number, size: number, value: number, target: nu
  * the side effects of config writes (decode changes, MSI/MSI-X replay, power states, FLR).
  */
 export class PciFunction {
+  /** The wasm core of the emulator this function belongs to (`core.raw` exports, `core.mem` views). */
+  declare readonly core: Core;
+  /** `core.mem`, one property load away for the hot paths. */
+  declare readonly mem: CoreMemory;
   readonly slot: number;
+  /** Address of the slot's base block in the core's memory (unsigned; index views with >>>). */
   readonly base: number;
   vendorId: number;
   deviceId: number;
@@ -94,8 +87,11 @@ export class PciFunction {
     public model: DeviceModel,
     slot: number,
   ) {
+    // not enumerable: deep equality and printing of a function (test assertions) stay off the core
+    Object.defineProperty(this, 'core', { value: hw.core, enumerable: false });
+    Object.defineProperty(this, 'mem', { value: hw.core.mem, enumerable: false });
     this.slot = slot;
-    this.base = mem.base(slot);
+    this.base = this.mem.base(slot);
     this.vendorId = 0;
     this.deviceId = 0;
   }
@@ -114,14 +110,14 @@ export class PciFunction {
   configRead(off: number, size: 1 | 2 | 4): number {
     if ((off & ~3) === this.readTrap) return this.model.configRead!(this, off, size) >>> 0;
     const a = this.base + off;
-    if (size === 4) return mem.u32[a >> 2];
-    if (size === 2) return mem.u16[a >> 1];
-    return mem.u8[a];
+    if (size === 4) return this.mem.u32[a >>> 2];
+    if (size === 2) return this.mem.u16[a >>> 1];
+    return this.mem.u8[a];
   }
 
   /** Hardware config write; the caller has validated offset and size. */
   configWrite(off: number, size: 1 | 2 | 4, value: number): void {
-    const ev = raw.cfgWrite(this.slot, off, size, value);
+    const ev = this.core.raw.cfgWrite(this.slot, off, size, value);
     if (ev !== 0) this.applyConfigEvents(ev, off, size, value);
   }
 
@@ -137,9 +133,9 @@ export class PciFunction {
   /** Device-internal register update that bypasses the write masks (status bits, pending bits). */
   setRegister(off: number, size: 1 | 2 | 4, value: number): void {
     const a = this.base + off;
-    if (size === 4) mem.u32[a >> 2] = value;
-    else if (size === 2) mem.u16[a >> 1] = value;
-    else mem.u8[a] = value;
+    if (size === 4) this.mem.u32[a >>> 2] = value;
+    else if (size === 2) this.mem.u16[a >>> 1] = value;
+    else this.mem.u8[a] = value;
   }
 
   /** The function records an error condition in Status (e.g. Received Master Abort after a failed DMA). */
@@ -148,7 +144,7 @@ export class PciFunction {
   }
 
   capOffset(metaField: number): number {
-    return mem.u16[(this.base + L.META + metaField) >> 1];
+    return this.mem.u16[(this.base + L.META + metaField) >>> 1];
   }
 
   /** Offset of the first extended capability with `id` (walking the list from 0x100), 0 if none. */
@@ -274,7 +270,7 @@ export class PciFunction {
   reset(kind: ResetKind): void {
     const keep = kind === 'power' ? [] : this.preservedAcrossReset(kind);
     const kept = keep.map(([off, mask]) => this.configRead(off, 2) & mask);
-    raw.slotReset(this.slot);
+    this.core.raw.slotReset(this.slot);
     keep.forEach(([off, mask], i) => this.setRegister(off, 2, (this.configRead(off, 2) & ~mask) | kept[i]));
     this.powerState = 0;
     this.intxLevel = false;
@@ -307,16 +303,16 @@ export class PciFunction {
   // ---- BARs ------------------------------------------------------------------------------------
 
   barKind(bar: number): number {
-    return raw.barKind(this.slot, bar);
+    return this.core.raw.barKind(this.slot, bar);
   }
   barSize(bar: number): number {
-    return raw.barSize(this.slot, bar);
+    return this.core.raw.barSize(this.slot, bar);
   }
   barBase(bar: number): number {
-    return raw.barBase(this.slot, bar, this.romReg);
+    return this.core.raw.barBase(this.slot, bar, this.romReg);
   }
   barDecodes(bar: number): boolean {
-    return raw.barDecodes(this.slot, bar, this.romReg) !== 0;
+    return this.core.raw.barDecodes(this.slot, bar, this.romReg) !== 0;
   }
 
   /** The BARs (0-5, ROM = 6) of one space that decode right now, with their address ranges. */
@@ -334,10 +330,10 @@ export class PciFunction {
     const m = this.msix;
     if (m !== null) {
       if (bar === m.tableBar && offset >= m.tableOffset && offset < m.tableOffset + m.tableBytes) {
-        return raw.msixTableRead(this.slot, offset - m.tableOffset, size) >>> 0;
+        return this.core.raw.msixTableRead(this.slot, offset - m.tableOffset, size) >>> 0;
       }
       if (bar === m.pbaBar && offset >= m.pbaOffset && offset < m.pbaOffset + m.pbaBytes) {
-        return raw.msixPbaRead(this.slot, offset - m.pbaOffset, size) >>> 0;
+        return this.core.raw.msixPbaRead(this.slot, offset - m.pbaOffset, size) >>> 0;
       }
     }
     if (bar === L.ROM_INDEX) return this.romRead(offset, size);
@@ -348,7 +344,7 @@ export class PciFunction {
     const m = this.msix;
     if (m !== null) {
       if (bar === m.tableBar && offset >= m.tableOffset && offset < m.tableOffset + m.tableBytes) {
-        if (raw.msixTableWrite(this.slot, offset - m.tableOffset, size, value) !== 0) this.replayMsix();
+        if (this.core.raw.msixTableWrite(this.slot, offset - m.tableOffset, size, value) !== 0) this.replayMsix();
         return;
       }
       if (bar === m.pbaBar && offset >= m.pbaOffset && offset < m.pbaOffset + m.pbaBytes) return; // PBA is read-only
@@ -393,21 +389,21 @@ export class PciFunction {
   }
 
   raiseMsi(vector: number): void {
-    if (raw.msiRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsi(vector);
+    if (this.core.raw.msiRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsi(vector);
   }
 
   raiseMsix(vector: number): void {
-    if (raw.msixRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsix(vector);
+    if (this.core.raw.msixRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsix(vector);
   }
 
   private sendMsi(vector: number): void {
+    const raw = this.core.raw;
     this.hw.interrupts.msi(raw.msiAddrLo(this.slot) >>> 0, raw.msiAddrHi(this.slot) >>> 0, raw.msiData(this.slot, vector) >>> 0, this);
   }
 
   private sendMsix(vector: number): void {
-    const e = (this.base + L.MSIX + vector * 16) >> 2;
-    const u32 = mem.u32;
-    this.hw.interrupts.msi(u32[e], u32[e + 1], u32[e + 2], this);
+    const raw = this.core.raw;
+    this.hw.interrupts.msi(raw.msixAddrLo(this.slot, vector) >>> 0, raw.msixAddrHi(this.slot, vector) >>> 0, raw.msixData(this.slot, vector) >>> 0, this);
   }
 
   private msiWritten(): void {
@@ -416,15 +412,15 @@ export class PciFunction {
     const mmc = (ctl >> 1) & 7;
     // Multiple Message Enable may not exceed Multiple Message Capable: clamp it
     if (((ctl >> 4) & 7) > mmc) this.setRegister(cap + PCI_MSI_FLAGS, 2, (ctl & ~0x70) | (mmc << 4));
-    for (let v = raw.msiNextPending(this.slot); v >= 0; v = raw.msiNextPending(this.slot)) this.sendMsi(v);
+    for (let v = this.core.raw.msiNextPending(this.slot); v >= 0; v = this.core.raw.msiNextPending(this.slot)) this.sendMsi(v);
   }
 
   /** Sends every pending MSI-X vector that is no longer masked. */
   replayMsix(): void {
     // one wasm call takes every deliverable pending vector; scratch is only borrowed for the call
-    const n = raw.msixTakePending(this.slot, MSIX_REPLAY_SCRATCH);
+    const n = this.core.raw.msixTakePending(this.slot, MSIX_REPLAY_SCRATCH);
     if (n <= 0) return;
-    const vecs = mem.u16.slice((L.SCRATCH + MSIX_REPLAY_SCRATCH) >> 1, ((L.SCRATCH + MSIX_REPLAY_SCRATCH) >> 1) + n);
+    const vecs = this.mem.u16.slice((L.SCRATCH + MSIX_REPLAY_SCRATCH) >>> 1, ((L.SCRATCH + MSIX_REPLAY_SCRATCH) >>> 1) + n);
     for (let i = 0; i < n; i++) this.sendMsix(vecs[i]);
   }
 
@@ -476,9 +472,9 @@ export class PciFunction {
     this.readTrap = -1;
     this.msix = null;
     const freed = this.slot;
-    const dead = deadSlot();
+    const dead = this.mem.deadSlot();
     (this as { slot: number }).slot = dead;
-    (this as { base: number }).base = mem.base(dead);
-    mem.freeSlot(freed);
+    (this as { base: number }).base = this.mem.base(dead);
+    this.mem.freeSlot(freed);
   }
 }

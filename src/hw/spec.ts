@@ -1,11 +1,14 @@
 // The shapes a caller uses to describe hardware (API.md). Validation lives with each builder.
+import { PciError, describeValue, hexValue } from './pciError.js';
 
+/** One Base Address Register of an {@link EndpointSpec}: its kind, size (a power of two) and prefetchability. */
 export interface BarSpec {
   kind: 'mem32' | 'mem64' | 'io';
   size: number;
   prefetchable?: boolean;
 }
 
+/** One capability of an {@link EndpointSpec}'s chain in the 256-byte header space (`id` selects the kind). */
 export type CapabilitySpec =
   /** pme: PME_Support from D0 and D3hot, PME_En writable (PciFunction.raisePme); default: no PME */
   | { id: 'pm'; noSoftReset?: boolean; pme?: boolean }
@@ -14,8 +17,10 @@ export type CapabilitySpec =
   | { id: 'pcie'; flr?: boolean }
   | { id: 'vendor'; length: number; data?: Uint8Array };
 
+/** One PCI Express extended capability (chain at 0x100): Advanced Error Reporting or a Device Serial Number. */
 export type ExtCapabilitySpec = { id: 'aer' } | { id: 'dsn'; serial: bigint };
 
+/** What {@link Hardware.addEndpoint} builds: IDs, class, BARs, ROM and capabilities of a type 0 function. */
 export interface EndpointSpec {
   vendorId: number;
   deviceId: number;
@@ -58,6 +63,7 @@ export interface ConfigImageSpec {
   rw1cMask?: Uint8Array;
 }
 
+/** What {@link Hardware.addBridge} builds: a PCI-to-PCI bridge (type 1 header) and the bus behind it. */
 export interface BridgeSpec {
   /** the bus number behind the bridge; the bridge's bus registers power on strapped to it */
   secondaryBus: number;
@@ -72,9 +78,17 @@ export function hex(n: number, width = 0): string {
   return '0x' + n.toString(16).padStart(width, '0');
 }
 
+/**
+ * `value` if it is an integer in min..max.
+ * @throws PciError EINVAL (not a number at all) or ERANGE (out of range); register-width limits
+ *   (0xff, 0xffff, 0xfffe ...) are how users write IDs and offsets, so those ranges print in hex
+ */
 export function checkInt(value: unknown, min: number, max: number, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${field} must be an integer in ${min}..${max}, got ${String(value)}`);
+    const inHex = max >= 0xff && /^f+[ef8]?$/.test(max.toString(16));
+    const show = inHex ? hexValue : describeValue;
+    const code = typeof value === 'number' && Number.isInteger(value) ? 'ERANGE' : 'EINVAL';
+    throw new PciError(code, `${field} must be an integer in ${show(min)}..${show(max)}, got ${show(value)}`);
   }
   return value;
 }

@@ -1,4 +1,4 @@
-import { L, mem } from '../core/wasm.js';
+import { L } from '../core/wasm.js';
 import { formatBdf, parseBdf } from './bdf.js';
 import { effectiveVfBarSize, setVfBarMasks } from './capabilities/sriov.js';
 import { PCI_SRIOV_BAR, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_NUM_VF, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_VF_DID, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_EXT_CAP_SRIOV_SIZEOF } from './pciRegs.js';
@@ -107,7 +107,8 @@ export class Sriov {
 
   private rd(reg: number, size: 1 | 2 | 4): number {
     const a = this.pf.base + this.cap + reg;
-    return size === 4 ? mem.u32[a >> 2] : size === 2 ? mem.u16[a >> 1] : mem.u8[a];
+    const mem = this.pf.mem;
+    return size === 4 ? mem.u32[a >>> 2] : size === 2 ? mem.u16[a >>> 1] : mem.u8[a];
   }
 
   get control(): number {
@@ -199,7 +200,7 @@ export class Sriov {
         this.pf.setRegister(this.cap + PCI_SRIOV_SYS_PGSIZE, 4, this.acceptedPageSize);
       } else {
         this.acceptedPageSize = ps;
-        setVfBarMasks(this.pf.slot, this.cap, this.layout.vfBars, this.pageSize);
+        setVfBarMasks(this.pf.core, this.pf.slot, this.cap, this.layout.vfBars, this.pageSize);
         this.pf.hw.decodeChanged();
       }
     }
@@ -221,7 +222,7 @@ export class Sriov {
   reset(): void {
     this.acceptedNumVfs = this.numVfs;
     this.acceptedPageSize = this.rd(PCI_SRIOV_SYS_PGSIZE, 4) || 1;
-    setVfBarMasks(this.pf.slot, this.cap, this.layout.vfBars, this.pageSize);
+    setVfBarMasks(this.pf.core, this.pf.slot, this.cap, this.layout.vfBars, this.pageSize);
     this.sync();
   }
 
@@ -266,7 +267,7 @@ export class Sriov {
     const gone = this.vfs;
     this.vfs = [];
     for (const vf of gone) {
-      this.pf.hw.removeFunction(vf.bdf);
+      this.pf.hw.detachFunction(vf.bdf);
       this.provider.vfRemoved?.(vf);
     }
   }

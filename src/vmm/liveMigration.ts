@@ -4,6 +4,7 @@ import type { MigrationOptions, PassReport, StopCopyReport } from './migrationSo
 import { MigrationSource } from './migrationSource.js';
 import type { Vmm } from './vmm.js';
 
+/** Options of {@link liveMigrate}. */
 export interface LiveMigrationOptions extends MigrationOptions {
   /** pre-copy passes at most (default 4) */
   maxPasses?: number;
@@ -13,6 +14,7 @@ export interface LiveMigrationOptions extends MigrationOptions {
   runGuest?: (pass: number) => void;
 }
 
+/** What {@link liveMigrate} did: pre-copy passes, the stop-and-copy (downtime) and each device's states. */
 export interface LiveMigrationReport {
   /** guest bdfs of the devices whose state moved */
   devices: string[];

@@ -6,6 +6,7 @@ import { MigrationError, VfioMigration } from './vfioMigration.js';
 import { encodeVmmDeviceState } from './vmmDeviceState.js';
 import type { Vmm } from './vmm.js';
 
+/** Options of a migration's source side ({@link MigrationSource}). */
 export interface MigrationOptions {
   /** bytes asked of a data fd per read (default 1 MiB) */
   chunkBytes?: number;

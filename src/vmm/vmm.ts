@@ -12,15 +12,32 @@ import type { BridgeSpec } from '../hw/spec.js';
 import type { VmmContext } from './vfioPciDevice.js';
 import { VfioPciDevice } from './vfioPciDevice.js';
 import { VmmLog } from './vmmLog.js';
+import { VFIO } from '../host/vfio/uapi/constants.js';
+import { Ioas, IOMMU_PAGE } from './ioas.js';
+import { deviceDma } from '../hw/embedding/deviceDma.js';
+import type { IommuDomain, IommuFault } from '../hw/embedding/iommu.js';
 
-/** Guest RAM: a window of the host's memory. The IOMMU maps it 1:1, so a guest address is a DMA address. */
+/**
+ * Guest RAM as the guest sees it: [base, base+size) of `vmm.memory`. The VMM maps it into its IOAS
+ * 1:1 (IOVA = guest physical address), so a guest address is a DMA address.
+ */
 export interface GuestRam {
   base: number;
   size: number;
 }
 
+/** Options of the {@link Vmm} constructor. */
 export interface VmmOptions {
-  /** guest RAM inside the host memory (default: all of it) */
+  /**
+   * Guest RAM owned by the VMM's embedder (e.g. v86's memory, through GuestMemory.wrap): the guest
+   * bus uses it, and the VMM maps it into its IOAS at IOVA 0. Without it, guest RAM is a window of
+   * the host's memory (`ram`), which is how the self-contained scenarios run.
+   */
+  memory?: GuestMemory;
+  /**
+   * guest RAM inside the host memory (default: all of it). Pages the host keeps for itself (its DMA
+   * memory) stay unreachable to assigned devices even when the window covers them.
+   */
   ram?: GuestRam;
   /** where the guest bus's ECAM window sits (default 0xB0000000, as on the host) */
   ecamBase?: number;
@@ -58,7 +75,15 @@ export class Vmm implements VmmContext {
   readonly ram: GuestRam;
   readonly log = new VmmLog();
   readonly host: Host;
+  /** the VMM's I/O address space: every assigned device's DMA is translated through it */
+  readonly ioas: Ioas;
+  /** IOMMU faults of assigned devices, in order (the log has one line per device, direction and page) */
+  readonly iommuFaults: IommuFault[] = [];
+  /** host functions this VMM attached to its IOAS, and the domain each had before */
+  private readonly attached = new Map<string, { fn: PciFunction; before: IommuDomain | null }>();
   private readonly devs = new Map<string, VfioPciDevice>();
+  /** The REQ eventfd of each assigned device (the host asks for the device back through it). */
+  private readonly reqFds = new Map<string, Eventfd>();
   private controller: GuestInterruptController | null = null;
   private closed = false;
   /** the VMM's user; undefined: the host's default */
@@ -67,12 +92,38 @@ export class Vmm implements VmmContext {
   constructor(emu: { host: Host; memory: GuestMemory }, options: VmmOptions = {}) {
     this.host = emu.host;
     this.iommufd = options.iommufd;
-    this.memory = emu.memory;
-    const ram = options.ram ?? { base: 0, size: emu.memory.size };
-    if (!emu.memory.contains(ram.base, ram.size) || ram.size <= 0) throw new RangeError(`guest RAM [${ram.base}, +${ram.size}) is not inside the ${emu.memory.size}-byte host memory`);
+    const own = options.memory;
+    this.memory = own ?? emu.memory;
+    const ram = own !== undefined ? { base: 0, size: own.size } : (options.ram ?? { base: 0, size: emu.memory.size });
+    if (!this.memory.contains(ram.base, ram.size) || ram.size <= 0) throw new RangeError(`guest RAM [${ram.base}, +${ram.size}) is not inside the ${this.memory.size}-byte ${own ? 'guest' : 'host'} memory`);
     this.ram = { base: ram.base, size: ram.size };
-    this.hw = new Hardware({ memory: emu.memory, ecamBase: options.ecamBase });
+    // the guest bus lives in the emulator's core, so emu.destroy() takes it down too
+    this.hw = new Hardware({ memory: this.memory, ecamBase: options.ecamBase, core: emu.host.hw.core });
+    this.ioas = new Ioas('vmm');
+    // the whole pages of guest RAM, IOVA = guest physical address
+    const first = Math.ceil(ram.base / IOMMU_PAGE) * IOMMU_PAGE;
+    const last = Math.floor((ram.base + ram.size) / IOMMU_PAGE) * IOMMU_PAGE;
+    if (last > first) this.ioas.map(first, last - first, this.memory, first);
+    this.ioas.domain.onFault((f) => {
+      if (this.iommuFaults.length < 1024) this.iommuFaults.push(f);
+      this.log.once(`iommu:${f.device}:${f.direction}:${Math.floor(f.iova / IOMMU_PAGE)}`, `IOMMU fault: ${f.device} DMA ${f.direction} of ${f.length} bytes at IOVA 0x${f.iova.toString(16)} is outside the VMM's mappings; blocked`);
+    });
   }
+
+  /**
+   * VFIO_IOMMU_MAP_DMA / IOMMU_IOAS_MAP: makes [iova, iova+size) reach `memory` (default: the guest
+   * RAM memory) from `offset` for every assigned device. Throws VfioError EINVAL (alignment, size 0,
+   * wrap), EFAULT (outside the memory) or EEXIST (overlap), as the kernel does.
+   */
+  mapDma(iova: number, size: number, memory: GuestMemory = this.memory, offset = iova): void {
+    this.ioas.map(iova, size, memory, offset);
+  }
+
+  /** VFIO_IOMMU_UNMAP_DMA / IOMMU_IOAS_UNMAP: returns the bytes unmapped; EINVAL for a range that splits a mapping. */
+  unmapDma(iova: number, size: number): number {
+    return this.ioas.unmap(iova, size);
+  }
+
 
   /** A PCI-to-PCI bridge (a root port) on the guest bus, for assigning devices behind it. */
   addBridge(bdf: string, spec: BridgeSpec): Bridge {
@@ -105,10 +156,79 @@ export class Vmm implements VmmContext {
       dev.close();
       throw e;
     }
+    this.attachIoas(file, key);
     this.devs.set(key, dev);
     assignedFiles.set(file, dev);
+    this.wireRequest(dev);
     this.log.info(`assigned ${dev.name} at ${key}`);
     return dev;
+  }
+
+  /**
+   * QEMU's vfio_register_req_notifier: an eventfd on the device's REQ irq, through which the host
+   * asks for the device back (hot-unplug, unbind); like vfio_req_notifier_handler, the answer is an
+   * unplug from the guest bus, which closes the file. A device without a REQ irq is left as it is.
+   */
+  private wireRequest(dev: VfioPciDevice): void {
+    let count = 0;
+    try {
+      count = dev.client.getIrqInfo(VFIO.PCI_REQ_IRQ_INDEX).count;
+    } catch {
+      return;
+    }
+    if (count === 0) return;
+    const efd = this.eventfd();
+    try {
+      dev.client.setIrqs(VFIO.PCI_REQ_IRQ_INDEX, VFIO.IRQ_SET_ACTION_TRIGGER, 0, { kind: 'eventfd', fds: [efd.fd] });
+    } catch (e) {
+      efd.close();
+      this.log.info(`${dev.name}: no REQ notifier (${e instanceof Error ? e.message : String(e)})`);
+      return;
+    }
+    efd.onSignal(() => {
+      this.log.info(`${dev.name}: the host asked for the device back; unplugging it`);
+      this.unplug(dev.guestBdf);
+    });
+    this.reqFds.set(dev.guestBdf, efd);
+  }
+
+  /**
+   * Hot-unplugs an assigned device: its interrupts are released on the host, its file is closed,
+   * and its function leaves the guest bus (the slot may be assigned again).
+   */
+  unplug(guestBdf: string): void {
+    const key = guestBdf.toLowerCase();
+    const dev = this.devs.get(key);
+    if (!dev) return;
+    this.devs.delete(key);
+    this.reqFds.get(key)?.close();
+    this.reqFds.delete(key);
+    dev.close();
+    this.detachIoas(key);
+    this.hw.removeFunction(key);
+  }
+
+  /**
+   * Attaches the device behind `file` to the VMM's IOAS (VFIO_DEVICE_ATTACH_IOMMUFD_PT): from now on
+   * its DMA is translated through the VMM's mappings and reaches nothing else.
+   */
+  private attachIoas(file: VfioDeviceFile, key: string): void {
+    const fn = file instanceof VfioDeviceFileImpl ? file.vdev.pdev.fn : undefined;
+    if (fn === undefined) {
+      this.log.info(`${key}: the device file does not reveal its device; its DMA is not attached to the VMM's IOAS`);
+      return;
+    }
+    const dma = deviceDma(fn);
+    this.attached.set(key, { fn, before: dma.domain });
+    dma.domain = this.ioas.domain;
+  }
+
+  private detachIoas(key: string): void {
+    const a = this.attached.get(key);
+    if (a === undefined) return;
+    this.attached.delete(key);
+    const dma = deviceDma(a.fn);
+    if (dma.domain === this.ioas.domain) dma.domain = a.before;
   }
 
   /** Assigned devices in guest bus order. */
@@ -189,9 +309,12 @@ export class Vmm implements VmmContext {
     this.closed = true;
     for (const d of this.devices()) {
       d.close();
+      this.detachIoas(d.guestBdf);
       this.hw.removeFunction(d.guestBdf);
     }
     this.devs.clear();
+    for (const efd of this.reqFds.values()) efd.close();
+    this.reqFds.clear();
     this.releaseController();
   }
 

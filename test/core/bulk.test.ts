@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../../src/index.js';
-import { L, mem, raw } from '../../src/core/wasm.js';
+import { L } from '../../src/core/wasm.js';
 
 // The one-call loops of the wasm core (DESIGN: bulk work is one call that loops inside wasm).
 describe('wasm bulk exports', () => {
@@ -9,6 +9,7 @@ describe('wasm bulk exports', () => {
     const fns = [0, 1, 2].map((d) =>
       emu.hw.addEndpoint(`0000:00:0${d + 1}.0`, { vendorId: 0x1000 + d, deviceId: 0x2000 + d, classCode: 0x020000 + d, revision: d }),
     );
+    const { raw, mem } = emu.hw.core;
     const slots = [fns[0].slot, -1, fns[2].slot, 0x7fffffff, fns[1].slot];
     const u32 = new Uint32Array(mem.u8.buffer, L.SCRATCH, slots.length);
     slots.forEach((s, i) => (u32[i] = s >>> 0));

@@ -42,7 +42,7 @@ export async function legacyMachine(options: StandInOptions & { vfs?: number; qu
   placeBars(emu.hw, PF_BDF, { 1: 0xfe000000, 4: 0x8_0000_0000 });
   const vfs = enableVfs(emu.hw, pf, options.vfs ?? 1, { 2: 0xe0000000 });
   const peer = new LoopbackPeer({ mac: PEER_MAC, ip: PEER_IP }).attach(pf.uplink);
-  const guestHw = new Hardware({ memory: emu.memory });
+  const guestHw = new Hardware({ memory: emu.memory, core: emu.hw.core });
   const standIns: LegacyVirtioStandIn[] = [];
   vfs.forEach((vf, n) => {
     const s = new LegacyVirtioStandIn(emu.hw, vf, options);

@@ -3,7 +3,7 @@
 // REGION_INFO of every index (every byte, capability chains included), IRQ_INFO, the config region
 // (every dword) and the read-back of every write the dump made. See test/fixtures/real/README.md.
 import { describe, expect, it } from 'vitest';
-import { L, mem } from '../../src/core/wasm.js';
+import { L } from '../../src/core/wasm.js';
 import { VFIO } from '../../src/host/vfio/uapi/constants.js';
 import { barSizesOf, hexBytes, loadRealDump, romSizeOf } from '../fixtures/real/load.js';
 import type { RealDump } from '../fixtures/real/load.js';
@@ -62,7 +62,8 @@ function msiCapOf(d: RealDump): number {
 async function defaultMasks(d: RealDump): Promise<{ writable: Uint8Array; rw1c: Uint8Array }> {
   const emu = await createEmulator({ memoryBytes: 1 << 20 });
   const f = emu.hw.addEndpoint('0000:00:03.0', { configImage: hexBytes(d.raw.config), barSizes: barSizesOf(d), romSize: romSizeOf(d) });
-  const base = mem.base((f as unknown as { slot: number }).slot);
+  const mem = f.core.mem;
+  const base = mem.base(f.slot);
   const out = { writable: mem.u8.slice(base + L.WMASK, base + L.WMASK + 4096), rw1c: mem.u8.slice(base + L.W1C, base + L.W1C + 4096) };
   emu.hw.removeFunction(f.bdf);
   return out;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { L, mem } from '../../src/core/wasm.js';
+import { L } from '../../src/core/wasm.js';
 import { createEmulator } from '../../src/emulator.js';
 import type { Emulator } from '../../src/emulator.js';
 import { buildAer } from '../../src/hw/capabilities/aer.js';
@@ -164,9 +164,11 @@ async function deviceE() {
 }
 const E = { pcie: 0x40, vpd: 0x7c, slotid: 0x84, pcix: 0x88, af: 0x90, ea: 0x98, chswp: 0xa0, pwr: 0x100, dpc: 0x110, vsec: 0x120, dvsec: 0x130, rcld: 0x13c };
 
-function slotBytes(fn: PciFunction, area: number, off: number, size: number): number {
+/** Bytes at `off` of a vfio area (L.VIRT, L.UWRITE, ...) of the function's vfio block. */
+function vfioBytes(fn: PciFunction, area: number, off: number, size: number): number {
+  const at = fn.mem.vfioBase(fn.slot) + area + off;
   let v = 0;
-  for (let i = size - 1; i >= 0; i--) v = v * 256 + mem.u8[fn.base + area + off + i];
+  for (let i = size - 1; i >= 0; i--) v = v * 256 + fn.mem.u8[at + i];
   return v;
 }
 
@@ -242,8 +244,8 @@ describe('golden perm bits', () => {
     for (const [name, fn, base] of places) {
       for (const [off, size, v, w] of golden.tables[name].pairs) {
         const at = `${name}+${off}/${size}`;
-        expect(hex(slotBytes(fn, L.VIRT, base + off, size)), `${at} virt`).toBe(hex(Number(v)));
-        expect(hex(slotBytes(fn, L.UWRITE, base + off, size)), `${at} write`).toBe(hex(Number(w)));
+        expect(hex(vfioBytes(fn, L.VIRT, base + off, size)), `${at} virt`).toBe(hex(Number(v)));
+        expect(hex(vfioBytes(fn, L.UWRITE, base + off, size)), `${at} write`).toBe(hex(Number(w)));
       }
     }
   });
@@ -253,7 +255,7 @@ describe('golden perm bits', () => {
       const t = golden.tables[name];
       const want = new Uint8Array(t.length);
       for (const [off, n, h] of t.handlers) for (let i = 0; i < n; i++) want[off + i] |= HANDLER_EVENT[h];
-      for (let i = 0; i < t.length; i++) expect(mem.u8[fn.base + L.VEVMAP + base + i], `${name}+${i}`).toBe(want[i]);
+      for (let i = 0; i < t.length; i++) expect(vfioBytes(fn, L.VEVMAP, base + i, 1), `${name}+${i}`).toBe(want[i]);
     }
   });
 
@@ -263,8 +265,8 @@ describe('golden perm bits', () => {
     // 0xa0-0xa7 is past vfio's 0x34 bytes; AER's root port registers 0x12c-0x147 are past 0x2c
     for (const off of [0xa0, 0xa4, 0xa7, 0xad, 0xae, 0xaf, 0xb0, 0xfc, 0x12c, 0x140, 0x154, 0xffc]) {
       expect(vc.map[off], hex(off)).toBe(0xff);
-      expect(mem.u8[fn.base + L.VIRT + off]).toBe(0);
-      expect(mem.u8[fn.base + L.UWRITE + off]).toBe(0xff);
+      expect(vfioBytes(fn, L.VIRT, off, 1)).toBe(0);
+      expect(vfioBytes(fn, L.UWRITE, off, 1)).toBe(0xff);
     }
   });
 });
@@ -273,14 +275,16 @@ describe('read merge and write split', () => {
   it('every aligned read is (hardware & ~virt) | (vconfig & virt)', async () => {
     const { fn, vc } = await deviceA();
     // scribble vconfig so that both sources differ everywhere
-    for (let i = 0; i < 0x1000; i++) mem.u8[fn.base + L.VCONFIG + i] ^= (i * 37 + 11) & 0xff;
+    const mem = fn.mem;
+    const vb = mem.vfioBase(fn.slot);
+    for (let i = 0; i < 0x1000; i++) mem.u8[vb + L.VCONFIG + i] ^= (i * 37 + 11) & 0xff;
     for (const size of [1, 2, 4] as const) {
       for (let off = 0; off + size <= vc.size; off += size) {
         let want = 0;
         for (let i = size - 1; i >= 0; i--) {
           const b = off + i;
-          const v = mem.u8[fn.base + L.VIRT + b];
-          want = want * 256 + ((mem.u8[fn.base + L.CFG + b] & ~v) | (mem.u8[fn.base + L.VCONFIG + b] & v));
+          const v = mem.u8[vb + L.VIRT + b];
+          want = want * 256 + ((mem.u8[fn.base + L.CFG + b] & ~v) | (mem.u8[vb + L.VCONFIG + b] & v));
         }
         if (vc.read(off, size) !== want) expect([off, size, hex(vc.read(off, size))]).toEqual([off, size, hex(want)]);
       }
@@ -797,10 +801,11 @@ describe('properties', () => {
     const { emu, fn, vc } = await deviceA();
     const other = emu.hw.addEndpoint('0000:00:02.0', SPEC_A);
     assign(emu, other, { 0x10: 0xe1000000 });
-    const otherBase = other.base;
-    const otherBefore = mem.u8.slice(otherBase, otherBase + L.SLOT_SIZE);
-    const virt = mem.u8.slice(fn.base + L.VIRT, fn.base + L.VIRT + 4096);
-    const write = mem.u8.slice(fn.base + L.UWRITE, fn.base + L.UWRITE + 4096);
+    const mem = fn.mem;
+    const otherBefore = mem.slotBytes(other.slot);
+    const vb = mem.vfioBase(fn.slot);
+    const virt = mem.u8.slice(vb + L.VIRT, vb + L.VIRT + 4096);
+    const write = mem.u8.slice(vb + L.UWRITE, vb + L.UWRITE + 4096);
     const w1c = mem.u8.slice(fn.base + L.W1C, fn.base + L.W1C + 4096);
     const view = () => {
       const b = new Uint8Array(4096);
@@ -834,8 +839,9 @@ describe('properties', () => {
               if (mem.u8[fn.base + L.CFG + b] & cleared & ~hwW1cBefore[b]) throw new Error(`byte ${hex(b)}: an RW1C bit was set`);
             }
           }
-          const otherNow = mem.u8.subarray(otherBase, otherBase + L.SLOT_SIZE);
-          for (let i = 0; i < L.SLOT_SIZE; i++) if (otherNow[i] !== otherBefore[i]) throw new Error(`other slot byte ${hex(i)} changed`);
+          const otherNow = mem.slotBytes(other.slot);
+          if (otherNow.length !== otherBefore.length) throw new Error('the other slot changed size');
+          for (let i = 0; i < otherNow.length; i++) if (otherNow[i] !== otherBefore[i]) throw new Error(`other slot byte ${hex(i)} changed`);
         },
       ),
       { numRuns: 60 },

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cf8Address, ecamOffset } from '../../src/index.js';
 import type { EndpointSpec, Hardware, PciFunction } from '../../src/index.js';
-import { L, mem } from '../../src/core/wasm.js';
+import { L } from '../../src/core/wasm.js';
 import { pcieEndpointBlocks, pcieEndpointSpec } from '../fixtures/configSpace.js';
 import { blockBytes, configSnapshot, freshEndpoint, newHardware, programBar } from './helpers.js';
 
@@ -187,7 +187,7 @@ describe('property: no access escapes its slot', () => {
     }
   }
 
-  const slotBytes = (f: PciFunction) => mem.u8.slice(f.base, f.base + L.SLOT_SIZE);
+  const slotBytes = (f: PciFunction) => f.mem.slotBytes(f.slot);
 
   it('random accesses to one function leave every other function untouched', () => {
     fc.assert(

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { DmaEngineDriver } from '../../src/guest/dmaEngineDriver.js';
 import { setupInterrupts } from '../../src/guest/interruptSetup.js';
 import { DMAE_OP } from '../../src/hw/devices/dmaEngine/descriptor.js';
-import { L, mem } from '../../src/core/wasm.js';
 import { PCI_COMMAND, PCI_COMMAND_INTX_DISABLE } from '../../src/hw/pciRegs.js';
 import { MSI_ADDRESS_BASE } from '../../src/host/irqDomain.js';
 import { fnAt, machine, tickHost } from './machine.js';
@@ -38,7 +37,7 @@ describe('MSI-X end to end', () => {
     const v = drv.irqVectors!.vectors[0];
     expect(m.guest.irq.delivered.get(v)).toBe(drv.interrupts);
     const host = m.hostFn.get(DMA.guestBdf)!;
-    const hostEntry = mem.u32[(host.base + L.MSIX) >> 2];
+    const hostEntry = host.mem.u32[host.mem.msixBase(host.slot) >>> 2];
     expect(hostEntry >>> 0).toBe(MSI_ADDRESS_BASE);
     // SET_IRQS wired the vectors the guest unmasked (both: completion and error)
     expect(dev.msix!.wired).toEqual([true, true]);

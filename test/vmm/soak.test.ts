@@ -6,7 +6,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../../src/emulator.js';
-import { mem } from '../../src/core/wasm.js';
 import { DmaEngineDriver } from '../../src/guest/dmaEngineDriver.js';
 import { Guest } from '../../src/guest/guest.js';
 import { Vmm } from '../../src/vmm/vmm.js';
@@ -53,7 +52,7 @@ describe('soak: VMM assign/close cycles and eventfd churn', () => {
 
     for (let i = 0; i < 30; i++) cycle(i); // warm up: lazily built tables, JIT
     const files = table.size;
-    const wasmBytes = mem.u8.buffer.byteLength;
+    const wasmBytes = emu.hw.core.mem.u8.buffer.byteLength;
     const heap = heapAfterGc();
     for (let i = 0; i < 200; i++) {
       cycle(i);
@@ -62,7 +61,7 @@ describe('soak: VMM assign/close cycles and eventfd churn', () => {
     expect(table.size).toBe(0);
     // numbers start again at the lowest free one
     expect(emu.host.eventfd().fd).toBe(3);
-    expect(mem.u8.buffer.byteLength).toBe(wasmBytes);
+    expect(emu.hw.core.mem.u8.buffer.byteLength).toBe(wasmBytes);
     // ~1 KB leaked per cycle would be 0.2 MB; the bound only catches real growth, not GC noise
     expect(heapAfterGc() - heap).toBeLessThan(8 << 20);
   });

@@ -61,7 +61,8 @@ export function readValueOpOf(ops: VfioDeviceOps<any>): ReadValueOp<any> | null 
 
 /** The open file of a vfio device (vfio_device_fops); offsets as VfioDeviceFile says. */
 export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
-  private closed = false;
+  /** OPEN, CLOSED (EBADF), or REVOKED: the device was hot-removed under the file (ENODEV). */
+  private state = OPEN;
   fd = -1;
   /** readValue/writeValue's buffer, per file (a driver may reach another file while it runs), by size */
   private readonly value32 = new Uint32Array(1);
@@ -86,7 +87,22 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   }
 
   private live(what: string): void {
-    if (this.closed) throw new VfioError('EBADF', `${what} on a closed vfio device file`);
+    if (this.state !== OPEN) this.gone(what);
+  }
+
+  private gone(what: string): never {
+    if (this.state === REVOKED) throw new VfioError('ENODEV', `${what}: ${this.vdev.bdf} was removed from the hardware`);
+    throw new VfioError('EBADF', `${what} on a closed vfio device file`);
+  }
+
+  /**
+   * The device left the hardware while this file was open and its user did not release it after the
+   * REQ irq: the device is closed under the file, whose calls answer ENODEV until it is closed.
+   */
+  revoke(): void {
+    if (this.state !== OPEN) return;
+    this.state = REVOKED;
+    vfioDeviceClose(this.vdev);
   }
 
   ioctl(request: number, arg: Uint8Array): number {
@@ -144,7 +160,7 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
 
   readValue(offset: bigint, size: 1 | 2 | 4): number {
     const vop = this.valueOp;
-    if (vop === null || this.closed) return this.readValueInto(offset, size);
+    if (vop === null || this.state !== OPEN) return this.readValueInto(offset, size);
     try {
       // the driver's read answers a config register as a number, no buffer filled; the checks
       // readValueInto makes first cannot fail here (the ops have a read: vop mirrors it)
@@ -210,15 +226,20 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.state === CLOSED) return;
+    const wasOpen = this.state === OPEN;
+    this.state = CLOSED;
     this.onClose?.(this);
-    vfioDeviceClose(this.vdev);
+    if (wasOpen) vfioDeviceClose(this.vdev);
   }
 
   /** set by the opener to drop the file from the file table */
   onClose?: (f: VfioDeviceFileImpl) => void;
 }
+
+const OPEN = 0;
+const CLOSED = 1;
+const REVOKED = 2;
 
 const U64_END = 1n << 64n;
 

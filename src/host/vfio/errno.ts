@@ -52,6 +52,7 @@ export const ERRNO = Object.freeze({
   ECANCELED: 125,
 } as const);
 
+/** An errno name known to {@link ERRNO} ('EINVAL' ...). */
 export type ErrnoName = keyof typeof ERRNO;
 
 const NAME_BY_NUMBER: ReadonlyMap<number, ErrnoName> = new Map(

@@ -77,11 +77,16 @@ export class VfioCore implements VfioSubsystem {
   /**
    * vfio_unregister_group_dev: while the device is open, ask the user to release it through the
    * request op; a user that keeps it open makes the unbind fail with EBUSY (the kernel would wait).
+   * A device leaving the hardware (hot-unplug: its pci_dev is no longer present) cannot wait: the
+   * files still open are revoked (closed under their user; their calls answer ENODEV).
    */
   unregister(vdev: VfioDevice): void {
     if (vdev.openCount > 0) {
       vdev.ops.request?.(vdev, vdev.requestCount++);
-      if (vdev.openCount > 0) throw new VfioError('EBUSY', `${vdev.bdf} is still open; close the device file first`);
+      if (vdev.openCount > 0) {
+        if ((vdev.pdev as { present?: boolean }).present !== false) throw new VfioError('EBUSY', `${vdev.bdf} is still open; close the device file first`);
+        for (const f of this.files.list()) if (f instanceof VfioDeviceFileImpl && f.vdev === vdev) f.revoke();
+      }
     }
     vdev.registered = false;
     this.devices.delete(vdev.pdev);

@@ -12,6 +12,7 @@ import { vfioPciCoreSriovConfigure, vfioPciVfInit, vfioPciVfUninit } from './pci
 import { pciNumVf } from '../iov.js';
 import { vfioPciPmRequestResume } from './pciCore/lowPower.js';
 
+/** What {@link vfioPciDriver} needs to make a vfio-pci (variant) driver: name, ID table, device ops. */
 export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
   name: string;
   idTable: PciDeviceId[];

@@ -23,8 +23,6 @@ export const ADMIN_VQ_FAST_BYTES = 2 * 4096;
  * one at a time, so the two never meet.
  */
 export class AdminVqFastPath {
-  private readonly view: DataView;
-  private readonly bytes: Uint8Array;
   private readonly d0: number;
   private readonly d1: number;
   private readonly notifyAddr: number;
@@ -39,12 +37,19 @@ export class AdminVqFastPath {
     /** ADMIN_VQ_FAST_BYTES of DMA memory */
     readonly bufBase: number,
   ) {
-    this.view = hw.memory.view;
-    this.bytes = hw.memory.bytes;
     const q = client.queue;
     this.d0 = q.size - 2;
     this.d1 = q.size - 1;
     this.notifyAddr = client.driver.notifyAddress(client.queueIndex);
+  }
+
+  // the host's memory may be an embedder's buffer that is replaced at any time: looked up per command
+  private get view(): DataView {
+    return this.hw.memory.view;
+  }
+
+  private get bytes(): Uint8Array {
+    return this.hw.memory.bytes;
   }
 
   private get cmdAddr(): number {

@@ -1,4 +1,4 @@
-import { L, mem } from '../../core/wasm.js';
+import { L } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
 import { PCI_CAP_ID_MSI, PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT, PCI_MSI_FLAGS_ENABLE, PCI_MSI_FLAGS_MASKBIT, PCI_MSI_FLAGS_QSIZE, PCI_MSI_ADDRESS_LO, PCI_MSI_ADDRESS_HI } from '../pciRegs.js';
 
@@ -23,6 +23,6 @@ export function buildMsi(b: ConfigBuilder, vectors: number, is64: boolean, perVe
     b.reg(data + 4, 4, 0, live, 0, L.EV_MSI); // Mask Bits
     b.reg(data + 8, 4, 0); // Pending Bits: set by the function only
   }
-  mem.u16[(mem.base(b.slot) + L.META + L.M_MSI_CAP) >> 1] = off;
+  b.core.mem.u16[(b.core.mem.base(b.slot) + L.META + L.M_MSI_CAP) >>> 1] = off;
   return off;
 }

@@ -1,4 +1,4 @@
-import { L, raw } from '../../core/wasm.js';
+import { L } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
 import type { BarSpec } from '../spec.js';
 import { checkInt } from '../spec.js';
@@ -37,6 +37,7 @@ export function buildMsix(b: ConfigBuilder, m: MsixLayout, bars: (BarSpec | null
   b.reg(off + PCI_MSIX_FLAGS, 2, m.vectors - 1, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 0, L.EV_MSIX);
   b.reg(off + PCI_MSIX_TABLE, 4, (m.tableOffset | m.tableBar) >>> 0);
   b.reg(off + PCI_MSIX_PBA, 4, (m.pbaOffset | m.pbaBar) >>> 0);
-  raw.msixSetup(b.slot, off, m.vectors);
+  // the vectors were validated above: a refusal means the memory could not hold the table
+  if (b.core.mem.msixSetup(b.slot, off, m.vectors) !== 0) throw new Error("pcisim: the emulator's wasm memory is full (4 GiB, the wasm32 limit): no room for an MSI-X table");
   return off;
 }

@@ -1,4 +1,4 @@
-import { L, mem } from '../../core/wasm.js';
+import { L } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
 import {
   PCI_CAP_EXP_SIZEOF, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_FLR, PCI_EXP_DEVCTL, PCI_EXP_DEVSTA, PCI_EXP_FLAGS,
@@ -26,6 +26,6 @@ export function buildPcie(b: ConfigBuilder, flr: boolean, portType = PCI_EXP_TYP
   b.reg(off + PCI_EXP_LNKSTA, 2, 0x1011);
   b.reg(off + PCI_EXP_LNKCAP2, 4, 0x00000002);
   b.reg(off + PCI_EXP_LNKCTL2, 2, 0x0001, 0x003f);
-  mem.u16[(mem.base(b.slot) + L.META + L.M_PCIE_CAP) >> 1] = off;
+  b.core.mem.u16[(b.core.mem.base(b.slot) + L.META + L.M_PCIE_CAP) >>> 1] = off;
   return off;
 }

@@ -1,4 +1,4 @@
-import { L, mem } from '../../core/wasm.js';
+import { L } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
 import {
   PCI_CAP_ID_PM, PCI_PM_CAP_PME_D0, PCI_PM_CAP_PME_D3hot, PCI_PM_CTRL, PCI_PM_CTRL_NO_SOFT_RESET, PCI_PM_CTRL_PME_ENABLE,
@@ -22,6 +22,6 @@ export function buildPm(b: ConfigBuilder, noSoftReset: boolean, field = 'capabil
   const writable = PCI_PM_CTRL_STATE_MASK | (pme ? PCI_PM_CTRL_PME_ENABLE : 0);
   b.reg(off + PCI_PM_CTRL, 2, noSoftReset ? PCI_PM_CTRL_NO_SOFT_RESET : 0, writable, PCI_PM_CTRL_PME_STATUS, L.EV_PM);
   b.reg(off + 6, 2, 0);
-  mem.u16[(mem.base(b.slot) + L.META + L.M_PM_CAP) >> 1] = off;
+  b.core.mem.u16[(b.core.mem.base(b.slot) + L.META + L.M_PM_CAP) >>> 1] = off;
   return off;
 }

@@ -1,7 +1,8 @@
 // Single Root I/O Virtualization extended capability (PCIe SR-IOV 1.1, chapter 3.3; register names as in
 // Linux's include/uapi/linux/pci_regs.h). Offsets are relative to the capability.
 
-import { L, mem } from '../../core/wasm.js';
+import { L } from '../../core/wasm.js';
+import type { Core } from '../../core/wasm.js';
 import type { ConfigBuilder } from '../configBuilder.js';
 import { PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_CAP, PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_VFE, PCI_SRIOV_CTRL_MSE, PCI_SRIOV_CTRL_ARI, PCI_SRIOV_STATUS, PCI_SRIOV_INITIAL_VF, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_NUM_VF, PCI_SRIOV_FUNC_LINK, PCI_SRIOV_VF_OFFSET, PCI_SRIOV_VF_STRIDE, PCI_SRIOV_VF_DID, PCI_SRIOV_SUP_PGSIZE, PCI_SRIOV_SYS_PGSIZE, PCI_SRIOV_BAR, PCI_SRIOV_VFM, PCI_EXT_CAP_SRIOV_SIZEOF } from '../pciRegs.js';
 import type { BarSpec } from '../spec.js';
@@ -76,7 +77,7 @@ export function buildSriov(b: ConfigBuilder, spec: SriovCapabilitySpec, field = 
     const bar = vfBars[i];
     if (bar) b.reg(reg, 4, bar.kind === 'mem64' ? 0x4 | (bar.prefetchable ? 0x8 : 0) : bar.prefetchable ? 0x8 : 0);
   }
-  setVfBarMasks(b.slot, off, vfBars, 4096);
+  setVfBarMasks(b.core, b.slot, off, vfBars, 4096);
   b.reg(off + PCI_SRIOV_VFM, 4, 0);
   return { offset: off, totalVfs, vfBars, supportedPageSizes: sup >>> 0 };
 }
@@ -91,9 +92,9 @@ export function effectiveVfBarSize(bar: BarSpec, pageSize: number): number {
  * (page-rounded) BAR size are writable, so writing all-ones reads back ~(size - 1) | flags. Address
  * bits that are no longer writable read as zero afterwards.
  */
-export function setVfBarMasks(slot: number, cap: number, vfBars: (BarSpec | null)[], pageSize: number): void {
-  const base = mem.base(slot);
-  const u32 = mem.u32;
+export function setVfBarMasks(core: Core, slot: number, cap: number, vfBars: (BarSpec | null)[], pageSize: number): void {
+  const base = core.mem.base(slot);
+  const u32 = core.mem.u32;
   for (let i = 0; i < 6; i++) {
     const reg = cap + PCI_SRIOV_BAR + 4 * i;
     const bar = vfBars[i];
@@ -107,7 +108,7 @@ export function setVfBarMasks(slot: number, cap: number, vfBars: (BarSpec | null
 
 /** Sets a register's writable mask; its value keeps the read-only `flags` bits and the still-writable bits. */
 function setMasked(u32: Uint32Array, base: number, reg: number, wmask: number, flags: number): void {
-  const c = (base + L.CFG + reg) >> 2;
-  u32[(base + L.WMASK + reg) >> 2] = wmask;
+  const c = (base + L.CFG + reg) >>> 2;
+  u32[(base + L.WMASK + reg) >>> 2] = wmask;
   u32[c] = (u32[c] & (wmask | flags)) >>> 0;
 }

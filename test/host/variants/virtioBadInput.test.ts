@@ -91,17 +91,16 @@ describe('virtio-vfio-pci: bad input on the legacy BAR0', () => {
     expect(errno(() => emu.host.unbind(PF))).toBe('EBUSY');
     expect(emu.host.pciDev(PF).driver?.name).toBe('virtio-pci');
     expect(bar.read(0, 4)).toBe(vfDevice(m, 1).featuresLo);
-    // surprise removal of the PF (and so of its VFs)
+    // hot removal of the VFs and the PF: the host's removal path runs first; the VF's file, still
+    // open after the REQ irq, is revoked, so every call on it is ENODEV until it is closed
     emu.hw.removeFunction(VF1);
     emu.hw.removeFunction(VF2);
     emu.hw.removeFunction(PF);
-    expect(['OK', 'EIO', 'ENODEV', 'EINVAL']).toContain(outcome(() => bar.read(0, 4)));
-    emu.host.pci.sync();
     expect(errno(() => bar.read(0, 4))).toBe('ENODEV');
     expect(errno(() => bar.write(4, 4, 0))).toBe('ENODEV');
-    expect(outcome(() => bar.write(16, 2, 0))).toBe('OK'); // the notify write goes to a dead BAR
-    expect(outcome(() => file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 0), 4))).toBe('OK');
-    file.close();
+    expect(errno(() => bar.write(16, 2, 0))).toBe('ENODEV');
+    expect(errno(() => file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, 0), 4))).toBe('ENODEV');
+    expect(outcome(() => file.close())).toBe('OK');
   });
 
   it('commands carry the VF itself as the member: no access names another VF', async () => {

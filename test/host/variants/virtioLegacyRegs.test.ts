@@ -3,7 +3,7 @@
 // layout, the wasm decode against the same model, BAR0 sizing through config space, the config
 // overrides of a transitional device, GET_REGION_INFO, and the I/O enable.
 import { describe, expect, it } from 'vitest';
-import { L, mem, raw } from '../../../src/core/wasm.js';
+import { L, createCoreSync } from '../../../src/core/wasm.js';
 import type { VirtioNetDevice } from '../../../src/hw/devices/virtio/virtioNetDevice.js';
 import { VIRTIO_MSI_NO_VECTOR } from '../../../src/hw/devices/virtio/virtioSpec.js';
 import { VIRTIOVF_NET_BAR0_SIZE, VL, virtioLegacyDecode } from '../../../src/host/variants/virtio/legacyIo.js';
@@ -11,6 +11,10 @@ import { REGION_INFO_SIZEOF, decodeRegionInfo, encodeRegionInfo } from '../../..
 import {
   BAR0, CFG, LegacyBar, VF1, VFIO, enableMsix, errno, openVf, outcome, regionOffset, vfDevice, vfState, virtioVfMachine,
 } from './virtioMachine.js';
+
+// a core of its own for the decode checks
+const core = createCoreSync();
+const { raw, mem } = core;
 
 // ---- an independent model of the legacy layout --------------------------------------------------
 
@@ -81,7 +85,7 @@ describe('wasm decode of the legacy BAR0', () => {
       for (const write of [false, true]) {
         for (let off = 0; off < 40; off++) {
           for (let size = 0; size <= 8; size++) {
-            const code = virtioLegacyDecode(off, size, msix ? 1 : 0, write ? 1 : 0, VIRTIOVF_NET_BAR0_SIZE);
+            const code = virtioLegacyDecode(core, off, size, msix ? 1 : 0, write ? 1 : 0, VIRTIOVF_NET_BAR0_SIZE);
             const target = code & 0xff;
             const opcode = (code >>> 8) & 0xff;
             const member = (code >>> 16) & 0xff;
@@ -101,14 +105,14 @@ describe('wasm decode of the legacy BAR0', () => {
   });
 
   it('refuses the seam between common header and device configuration, and nonsense inputs', () => {
-    expect(virtioLegacyDecode(18, 4, 0, 0, 32) & 0xff).toBe(VL.INVALID); // 18..21 crosses 20
-    expect(virtioLegacyDecode(22, 4, 1, 0, 32) & 0xff).toBe(VL.INVALID); // 22..25 crosses 24
-    expect(virtioLegacyDecode(20, 4, 1, 0, 32) & 0xff).toBe(VL.COMMON);
-    expect(virtioLegacyDecode(20, 4, 0, 0, 32) & 0xff).toBe(VL.DEVICE);
-    expect(virtioLegacyDecode(0xffffffff, 1, 0, 0, 32) & 0xff).toBe(VL.INVALID);
-    expect(virtioLegacyDecode(0, 1, 0, 0, 0) & 0xff).toBe(VL.INVALID);
-    expect(virtioLegacyDecode(28, 4, 0, 0, 32) & 0xff).toBe(VL.DEVICE);
-    expect(virtioLegacyDecode(29, 4, 0, 0, 32) & 0xff).toBe(VL.INVALID);
+    expect(virtioLegacyDecode(core, 18, 4, 0, 0, 32) & 0xff).toBe(VL.INVALID); // 18..21 crosses 20
+    expect(virtioLegacyDecode(core, 22, 4, 1, 0, 32) & 0xff).toBe(VL.INVALID); // 22..25 crosses 24
+    expect(virtioLegacyDecode(core, 20, 4, 1, 0, 32) & 0xff).toBe(VL.COMMON);
+    expect(virtioLegacyDecode(core, 20, 4, 0, 0, 32) & 0xff).toBe(VL.DEVICE);
+    expect(virtioLegacyDecode(core, 0xffffffff, 1, 0, 0, 32) & 0xff).toBe(VL.INVALID);
+    expect(virtioLegacyDecode(core, 0, 1, 0, 0, 0) & 0xff).toBe(VL.INVALID);
+    expect(virtioLegacyDecode(core, 28, 4, 0, 0, 32) & 0xff).toBe(VL.DEVICE);
+    expect(virtioLegacyDecode(core, 29, 4, 0, 0, 32) & 0xff).toBe(VL.INVALID);
   });
 
   it('the one-call table export gives the same answers as one call per access', () => {
@@ -116,7 +120,7 @@ describe('wasm decode of the legacy BAR0', () => {
       const n = raw.virtioLegacyDecodeTable(msix, 1, 32);
       expect(n).toBe(128);
       const out = new Int32Array(mem.u8.buffer, L.SCRATCH, n);
-      for (let off = 0; off < 32; off++) for (let size = 1; size <= 4; size++) expect(out[off * 4 + size - 1]).toBe(virtioLegacyDecode(off, size, msix, 1, 32));
+      for (let off = 0; off < 32; off++) for (let size = 1; size <= 4; size++) expect(out[off * 4 + size - 1]).toBe(virtioLegacyDecode(core, off, size, msix, 1, 32));
     }
   });
 });

@@ -4,7 +4,6 @@
 // memory-enable EIO. And the bigint offset split must agree with the number one.
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../../../src/emulator.js';
-import { raw } from '../../../src/core/wasm.js';
 import { readValueOpOf, splitOffset } from '../../../src/host/vfio/deviceFile.js';
 import { vfioPciCoreOps, vfioPciCoreRead } from '../../../src/host/vfio/pciCore/vfioPciCore.js';
 import { dmaeVfioPciOps } from '../../../src/host/variants/dmaEngine/dmaeVfioPciDriver.js';
@@ -45,7 +44,7 @@ describe('read fast paths', () => {
         const big = file.read(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, off), size);
         const num = file.read((VFIO.PCI_CONFIG_REGION_INDEX * 2 ** 40 + off) as unknown as bigint, size);
         // the wasm core's merge is the reference for the typed-array one, readValue answers the same
-        const core = raw.vfioCfgRead(cfg.slot, off, size) >>> 0;
+        const core = emu.hw.core.raw.vfioCfgRead(cfg.slot, off, size) >>> 0;
         const value = file.readValue(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, off), size as 1 | 2 | 4);
         compared++;
         if (big.length !== size || num.length !== size || big.some((b, i) => b !== ref[i] || num[i] !== b)) mismatches++;

@@ -40,6 +40,7 @@ import { SavingStream } from './savingStream.js';
 
 const { STOP, RUNNING, STOP_COPY, RESUMING, RUNNING_P2P, PRE_COPY, PRE_COPY_P2P } = MigState;
 
+/** The migration flags the DMA engine's variant driver reports: STOP_COPY, P2P and PRE_COPY. */
 export const DMAE_MIGRATION_FLAGS = MIG_FLAG.STOP_COPY | MIG_FLAG.P2P | MIG_FLAG.PRE_COPY;
 
 const arc = (from: MigState, to: MigState) => from * 8 + to;

@@ -20,6 +20,7 @@ import { dmaeLogOps } from './dmaeLogging.js';
 import { dmaeMigrationOps, resetMigration } from './dmaeMigration.js';
 import { DmaeVfioDevice } from './dmaeVfioDevice.js';
 
+/** Name of the DMA engine's migration-capable vfio-pci variant driver. */
 export const DMAE_VFIO_PCI_DRIVER = 'dmae-vfio-pci';
 
 function openDevice(vdev: DmaeVfioDevice): void {

@@ -1,4 +1,5 @@
-import { raw } from '../../../core/wasm.js';
+import { L } from '../../../core/wasm.js';
+import type { Core } from '../../../core/wasm.js';
 import {
   PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_SPACE_IO, PCI_COMMAND, PCI_COMMAND_IO, PCI_DEVICE_ID, PCI_REVISION_ID, PCI_SUBSYSTEM_ID,
   PCI_SUBSYSTEM_VENDOR_ID,
@@ -24,14 +25,16 @@ export const VIRTIOVF_NET_BAR0_SIZE = 32;
 
 /** The decode's targets (assembly/virtioLegacy.ts), read once from the module's globals. */
 export const VL = {
-  INVALID: raw.VL_INVALID.value,
-  NOTIFY: raw.VL_NOTIFY.value,
-  COMMON: raw.VL_COMMON.value,
-  DEVICE: raw.VL_DEVICE.value,
+  INVALID: L.VL_INVALID,
+  NOTIFY: L.VL_NOTIFY,
+  COMMON: L.VL_COMMON,
+  DEVICE: L.VL_DEVICE,
 } as const;
 
 /** The core's decode: target | opcode << 8 | member offset << 16 (raw export, numbers only). */
-export const virtioLegacyDecode: (pos: number, size: number, msix: number, isWrite: number, barSize: number) => number = raw.virtioLegacyDecode;
+export function virtioLegacyDecode(core: Core, pos: number, size: number, msix: number, isWrite: number, barSize: number): number {
+  return core.raw.virtioLegacyDecode(pos, size, msix, isWrite, barSize);
+}
 
 /** The user enabled MSI-X on the device (vdev->irq_type == VFIO_PCI_MSIX_IRQ_INDEX). */
 function msixEnabled(vdev: VirtiovfPciCoreDevice): number {
@@ -53,7 +56,7 @@ export function virtiovfBar0Rw(vdev: VirtiovfPciCoreDevice, pos: number, buf: Ui
   const size = buf.length;
   const limit = vdev.bar0Size;
   if (pos >= limit) throw new VfioError('EINVAL', `offset ${pos} is beyond the ${limit}-byte legacy BAR0`);
-  const code = virtioLegacyDecode(pos, size, msixEnabled(vdev), isWrite ? 1 : 0, limit);
+  const code = virtioLegacyDecode(vdev.fn.core, pos, size, msixEnabled(vdev), isWrite ? 1 : 0, limit);
   const target = code & 0xff;
   if (target === VL.NOTIFY) {
     // vfio_pci_core_iowrite16/ioread16 with test_mem at the notify address

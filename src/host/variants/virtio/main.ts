@@ -24,6 +24,7 @@ import { VirtiovfPciCoreDevice } from './virtiovfDevice.js';
 // where the legacy BAR0 and the config overrides need their own (read, write, ioctl for
 // GET_REGION_INFO of BAR0 and the resets, open_device for the notify area).
 
+/** Name of the virtio-net VF variant driver (Linux's virtio_vfio_pci, legacy I/O through the PF's admin queue). */
 export const VIRTIO_VFIO_PCI_DRIVER = 'virtio-vfio-pci';
 
 /** PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_VENDOR_ID_REDHAT_QUMRANET, 0x1041): virtio-net VFs, override-only. */

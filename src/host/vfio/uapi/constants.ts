@@ -8,6 +8,10 @@
 
 import { VFIO_BASE, VFIO_TYPE, vfioIo } from './ioctlNumber.js';
 
+/**
+ * The vfio uapi's numbers, with the values of include/uapi/linux/vfio.h: ioctl requests
+ * (`VFIO.DEVICE_GET_INFO` ...), region and irq indices, flags, device features and migration states.
+ */
 export const VFIO = {
   API_VERSION: 0,
 
@@ -238,4 +242,5 @@ export const VFIO = {
   DEVICE_STATE_NR: 8,
 } as const;
 
+/** The type of {@link VFIO}. */
 export type VfioConstants = typeof VFIO;

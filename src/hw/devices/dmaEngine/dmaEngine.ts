@@ -46,7 +46,7 @@ export class DmaEngine implements DeviceModel, DmaEngineMigration {
   private irq_: InterruptUnit | null = null;
   private quiesced_ = false;
 
-  constructor(deviceMemoryBytes: number, private readonly memory: GuestMemory) {
+  constructor(deviceMemoryBytes: number, memory: GuestMemory) {
     this.devmem = new DeviceMemory(deviceMemoryBytes);
     this.log = new DmaWriteLog(memory.size);
   }
@@ -55,7 +55,7 @@ export class DmaEngine implements DeviceModel, DmaEngineMigration {
   attach(fn: PciFunction): void {
     if (this.fn_ !== null) throw new Error('this DMA engine already belongs to a function');
     this.fn_ = fn;
-    this.port_ = new DmaPort(fn, this.memory, this.log);
+    this.port_ = new DmaPort(fn, this.log);
     this.irq_ = new InterruptUnit(this.state, fn, () => this.mayInitiateDma());
   }
 

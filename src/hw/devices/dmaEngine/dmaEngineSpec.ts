@@ -14,6 +14,7 @@ export const DMAE_REVISION = 0x01;
 export const DMAE_CLASS_CODE = 0x088000;
 export const DMAE_DEFAULT_DEVICE_MEMORY = 4 << 20;
 
+/** Options of {@link Hardware.addDmaEngine}. */
 export interface DmaEngineOptions {
   /** BAR2 size: a power of two from 4 KiB to 1 GiB (default 4 MiB) */
   deviceMemoryBytes?: number;

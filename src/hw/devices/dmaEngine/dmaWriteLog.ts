@@ -4,6 +4,7 @@ export const DMA_LOG_MAX_RANGES = 256;
 export const DMA_LOG_MIN_PAGE = 4096;
 export const DMA_LOG_MAX_PAGE = 2 ** 30;
 
+/** One IOVA range whose DMA writes are logged (VFIO_DEVICE_FEATURE_DMA_LOGGING_START). */
 export interface DmaLogRange {
   iova: bigint;
   length: bigint;

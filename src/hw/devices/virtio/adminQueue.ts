@@ -125,25 +125,25 @@ export class AdminVirtqueue {
 
   /**
    * The popped chain's first `max` device-readable bytes into the command buffer: what readChain
-   * does, four bytes at a time through DataViews (a command is mostly its 24-byte header, and this
-   * runs for every legacy register access a VF's variant driver forwards).
+   * does, straight into the command buffer (this runs for every legacy register access a VF's
+   * variant driver forwards).
    */
   private readCommand(q: SplitVirtqueue, max: number): void {
-    const src = q.memory.view;
-    const dst = this.cmdView;
+    const dma = q.dma;
     const cmd = this.cmd;
-    const bytes = q.memory.bytes;
     let copied = 0;
     for (let s = 0; s < q.segCount && copied < max; s++) {
       if (q.segWrite[s]) break;
-      const a = q.segAddr[s] >>> 0; // checked by pop(): inside guest memory, below 2^32
       const n = Math.min(q.segLen[s], max - copied);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) dst.setUint32(copied + j, src.getUint32(a + j, true), true);
-      for (; j < n; j++) cmd[copied + j] = bytes[a + j];
+      // a fault (checked by pop(), so only a mapping removed since) leaves the rest zero
+      if (!dma.readInto(q.segAddr[s], cmd, copied, n)) {
+        cmd.fill(0, copied, max);
+        break;
+      }
       copied += n;
     }
   }
+
 
   /**
    * Runs the command now in the command buffer: `readLen` device-readable bytes were supplied and

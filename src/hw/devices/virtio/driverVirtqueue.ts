@@ -30,7 +30,6 @@ export class DriverVirtqueue {
   lastUsed = 0;
   private readonly free: number[] = [];
   private readonly chainLen: Uint16Array;
-  private readonly view: DataView;
 
   constructor(
     readonly memory: GuestMemory,
@@ -38,7 +37,6 @@ export class DriverVirtqueue {
     readonly size: number,
     readonly layout: 'modern' | 'legacy' = 'modern',
   ) {
-    this.view = memory.view;
     this.descAddr = base;
     this.availAddr = base + VRING_DESC_SIZE * size;
     const availEnd = this.availAddr + 2 * (3 + size);
@@ -54,6 +52,11 @@ export class DriverVirtqueue {
     const avail = VRING_DESC_SIZE * size + 2 * (3 + size);
     const used = 6 + VRING_USED_ELEM_SIZE * size;
     return layout === 'legacy' ? Math.ceil(avail / VIRTIO_PCI_VRING_ALIGN) * VIRTIO_PCI_VRING_ALIGN + used : Math.ceil(avail / 4) * 4 + used;
+  }
+
+  // memory may be an embedder's buffer that is replaced at any time: never kept across calls
+  private get view(): DataView {
+    return this.memory.view;
   }
 
   get end(): number {

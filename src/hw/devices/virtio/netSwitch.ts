@@ -27,6 +27,10 @@ export function macKey(b: Uint8Array, off = 0): number {
   return (b[off] * 0x10000 + ((b[off + 1] << 8) | b[off + 2])) * 0x1000000 + ((b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5]);
 }
 
+/**
+ * The 6 bytes of a unicast MAC address written "52:54:00:12:34:56".
+ * @throws Error for another form or a multicast address
+ */
 export function parseMac(mac: string): Uint8Array {
   const m = typeof mac === 'string' ? /^([0-9a-fA-F]{2})(?::([0-9a-fA-F]{2})){5}$/.exec(mac) : null;
   if (!m) throw new Error(`mac must look like 52:54:00:12:34:56, got ${JSON.stringify(mac)}`);
@@ -35,6 +39,7 @@ export function parseMac(mac: string): Uint8Array {
   return out;
 }
 
+/** "52:54:00:12:34:56" from the 6 bytes at `off` of `b`. */
 export function formatMac(b: Uint8Array, off = 0): string {
   return Array.from(b.subarray(off, off + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 }

@@ -20,6 +20,8 @@ export class RegisterView {
   constructor(
     readonly fields: RegisterField[],
     readonly length: number,
+    /** told of every write that covers only part of a register (the register gets the merged value) */
+    private readonly partialWrite: ((field: RegisterField, off: number, size: number) => void) | null = null,
   ) {
     this.byByte = new Array(length).fill(undefined);
     for (const f of fields) {
@@ -74,6 +76,7 @@ export class RegisterView {
         continue;
       }
       let merged = g.read();
+      if (this.partialWrite !== null && (at !== g.off || off + size < g.off + g.size)) this.partialWrite(g, off, size);
       while (i < size && off + i < g.off + g.size) {
         const sh = 8 * (off + i - g.off);
         const byte = Math.floor(value / 2 ** (8 * i)) & 0xff;

@@ -1,5 +1,5 @@
-import { raw } from '../../../core/wasm.js';
 import type { DeviceModel } from '../../deviceModel.js';
+import { deviceDma, flatDma } from '../../embedding/deviceDma.js';
 import type { GuestMemory } from '../../guestMemory.js';
 import type { PciFunction } from '../../pciFunction.js';
 import { PCI_COMMAND, PCI_COMMAND_MASTER } from '../../pciRegs.js';
@@ -112,6 +112,8 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   private readonly deviceCfg = new Uint8Array(VIRTIO_NET_CFG_SIZEOF);
   private hdrLen = VIRTIO_NET_HDR_LEGACY_SIZE;
   private readonly busy: boolean[];
+  /** a data queue's processing is with the scheduler */
+  private readonly scheduled: boolean[];
   private readonly again: boolean[];
   readonly common: RegisterView;
   private readonly legacyNoMsix: RegisterView;
@@ -130,12 +132,14 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     this.adminQueueNum = o.adminQueues;
     this.adminQueueIndex = o.adminQueues > 0 ? this.numQueues : 0;
     this.queues = [];
-    for (let i = 0; i < this.numQueues + o.adminQueues; i++) this.queues.push(new SplitVirtqueue(i, o.queueSize, o.memory));
+    for (let i = 0; i < this.numQueues + o.adminQueues; i++) this.queues.push(new SplitVirtqueue(i, o.queueSize, flatDma(o.memory)));
     this.busy = this.queues.map(() => false);
+    this.scheduled = this.queues.map(() => false);
     this.again = this.queues.map(() => false);
-    this.common = new RegisterView(this.commonFields(), VIRTIO_PCI_COMMON_CFG_SIZEOF);
-    this.legacyNoMsix = new RegisterView(this.legacyFields(false), 20);
-    this.legacyMsix = new RegisterView(this.legacyFields(true), 24);
+    const partial = (f: RegisterField, off: number, size: number) => this.partialWrite(f.name, f.size, off, size, 'merged into the register');
+    this.common = new RegisterView(this.commonFields(), VIRTIO_PCI_COMMON_CFG_SIZEOF, partial);
+    this.legacyNoMsix = new RegisterView(this.legacyFields(false), 20, partial);
+    this.legacyMsix = new RegisterView(this.legacyFields(true), 24, partial);
     this.refreshDeviceConfig();
   }
 
@@ -143,6 +147,9 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   attach(fn: PciFunction, caps: VirtioCapOffsets): void {
     this.fn = fn;
     this.caps = caps;
+    // from now on the queues reach memory as this function's bus master (through its IOMMU domain)
+    const dma = deviceDma(fn);
+    for (const q of this.queues) q.dma = dma;
     fn.readTrap = caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA;
     this.netSwitch.connect(this, this.mac);
   }
@@ -305,10 +312,28 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
 
   // ---- queue processing ----------------------------------------------------------------------------
 
-  /** Available-buffer notification for queue `index`. */
+  /**
+   * Available-buffer notification for queue `index`. With a scheduler on the hardware
+   * (hw.setScheduler) a data queue is processed later, once per batch of notifications; the
+   * administration queue always completes inside the notification (its driver waits for it there).
+   */
   kick(index: number): void {
     this.stats.notifications++;
     if (index < 0 || index >= this.queues.length) return;
+    const hw = this.fn?.hw;
+    if (hw !== undefined && hw.scheduler !== null && index < this.numQueues) {
+      if (this.scheduled[index]) return;
+      this.scheduled[index] = true;
+      hw.defer(() => {
+        this.scheduled[index] = false;
+        this.process(index);
+      });
+      return;
+    }
+    this.process(index);
+  }
+
+  private process(index: number): void {
     const q = this.queues[index];
     if (!q.enabled || !this.ready) return;
     if (this.busy[index]) {
@@ -336,7 +361,6 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   private transmit(q: SplitVirtqueue): void {
     const n = q.pending();
     if (n === 0) return;
-    const bytes = this.memory.bytes;
     const hdr = this.hdrLen;
     for (let k = 0; k < n; k++) {
       const head = q.pop();
@@ -346,8 +370,8 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
         const a0 = q.segAddr[0];
         const l0 = q.segLen[0];
         // the switch borrows the frame: a view of the buffer when it is contiguous
-        if (l0 >= hdr + total) frame = bytes.subarray(a0 + hdr, a0 + hdr + total);
-        else if (l0 === hdr && q.segCount > 1 && q.segLen[1] >= total) frame = bytes.subarray(q.segAddr[1], q.segAddr[1] + total);
+        if (l0 >= hdr + total) frame = q.dma.window(a0 + hdr, total, 'read');
+        else if (l0 === hdr && q.segCount > 1 && q.segLen[1] >= total) frame = q.dma.window(q.segAddr[1], total, 'read');
         else {
           frame = new Uint8Array(total);
           q.readChain(frame, hdr, total);
@@ -392,9 +416,8 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
       while (s < q.segCount && !q.segWrite[s]) s++;
       if (q.segLen[s] >= need) {
         const a = q.segAddr[s];
-        const bytes = this.memory.bytes;
-        bytes.set(hdr === VIRTIO_NET_HDR_SIZE ? header : header.subarray(0, hdr), a);
-        bytes.set(frame, a + hdr);
+        q.dma.writeFrom(a, header, 0, hdr);
+        q.dma.writeFrom(a + hdr, frame, 0, frame.length);
       } else {
         q.writeChain(hdr === VIRTIO_NET_HDR_SIZE ? header : header.subarray(0, hdr), 0);
         q.writeChain(frame, hdr);
@@ -662,6 +685,16 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     return 0;
   }
 
+  /**
+   * A write narrower than its register (an emulator that splits a 16-bit MMIO write into bytes):
+   * the device does what virtio leaves to it, and says so once per register and width.
+   */
+  private partialWrite(register: string, registerSize: number, off: number, size: number, outcome: string): void {
+    const fn = this.fn;
+    if (fn === null) return;
+    fn.hw.log.once(`partial:${fn.bdf}:${register}:${size}`, `${fn.bdf} (${this.name}): ${size}-byte write at byte ${off} of the ${registerSize}-byte register ${register}: ${outcome}; virtio drivers access a register with its own width`);
+  }
+
   barWrite(_fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4, value: number): void {
     const l = this.layout;
     if (bar !== l.bar) return;
@@ -670,8 +703,9 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
       if (n % l.notifyMultiplier === 0) this.kick(n / l.notifyMultiplier);
       return;
     }
-    if (offset === l.legacyNotify && size >= 2) {
-      this.legacyNotify(value);
+    if (l.legacyNotify >= 0 && (offset === l.legacyNotify || offset === l.legacyNotify + 1)) {
+      if (size >= 2 && offset === l.legacyNotify) this.legacyNotify(value);
+      else this.partialWrite('queue_notify', 2, offset - l.legacyNotify, size, 'dropped (no queue is notified)');
       return;
     }
     if (offset >= l.common && offset < l.common + l.commonLength) this.common.write(offset - l.common, size, value);
@@ -685,7 +719,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     if (caps !== null && off < caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA + 4 && caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA < off + size) {
       const t = this.pciCfgTarget(fn);
       if (t !== null) {
-        const data = raw.cfgRead(fn.slot, caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA, 4) >>> 0;
+        const data = fn.core.raw.cfgRead(fn.slot, caps.pciCfg + VIRTIO_PCI_CFG_CAP_DATA, 4) >>> 0;
         fn.barWrite(t.bar, t.offset, t.length, (data & lengthMask(t.length)) >>> 0);
       }
     }
@@ -699,19 +733,19 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     const t = this.pciCfgTarget(fn);
     if (t !== null) {
       const v = fn.barRead(t.bar, t.offset, t.length);
-      const cur = raw.cfgRead(fn.slot, data, 4) >>> 0;
+      const cur = fn.core.raw.cfgRead(fn.slot, data, 4) >>> 0;
       const m = lengthMask(t.length);
       fn.setRegister(data, 4, ((cur & ~m) | (v & m)) >>> 0);
     }
-    return raw.cfgRead(fn.slot, off, size) >>> 0;
+    return fn.core.raw.cfgRead(fn.slot, off, size) >>> 0;
   }
 
   /** The BAR access the PCI configuration access capability selects, or null when it selects none. */
   private pciCfgTarget(fn: PciFunction): { bar: number; offset: number; length: 1 | 2 | 4 } | null {
     const cap = this.caps!.pciCfg;
-    const bar = raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_BAR, 1);
-    const offset = raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_OFFSET, 4) >>> 0;
-    const length = raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_LENGTH, 4) >>> 0;
+    const bar = fn.core.raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_BAR, 1);
+    const offset = fn.core.raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_OFFSET, 4) >>> 0;
+    const length = fn.core.raw.cfgRead(fn.slot, cap + VIRTIO_PCI_CAP_LENGTH, 4) >>> 0;
     if (bar > 5 || (length !== 1 && length !== 2 && length !== 4) || offset % length !== 0) return null;
     const size = fn.barSize(bar);
     if (!(offset + length <= size)) return null;

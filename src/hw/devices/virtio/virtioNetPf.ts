@@ -22,6 +22,7 @@ import {
   VIRTIO_PCI_MODERN_REVISION, VIRTIO_PCI_SUBSYSTEM_ID, VIRTIO_PCI_VENDOR_ID,
 } from './virtioSpec.js';
 
+/** Options of {@link Hardware.addVirtioNet}. */
 export interface VirtioNetOptions {
   /** SR-IOV TotalVFs (0: no SR-IOV capability and no administration queue); default 4 */
   totalVfs?: number;

@@ -1,11 +1,8 @@
-import type { GuestMemory } from '../../guestMemory.js';
+import type { DmaAccess } from '../../embedding/deviceDma.js';
 import {
   VIRTIO_MSI_NO_VECTOR, VIRTIO_PCI_VRING_ALIGN, VRING_AVAIL_F_NO_INTERRUPT, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT,
   VRING_DESC_F_WRITE, VRING_DESC_SIZE, VRING_USED_ELEM_SIZE,
 } from './virtioSpec.js';
-
-/** Copies up to this many bytes go byte by byte: cheaper than a subarray view and set() for small buffers. */
-const SMALL_COPY = 64;
 
 /**
  * The driver broke the virtqueue contract (a ring or descriptor outside guest memory, a bad index, a
@@ -44,20 +41,16 @@ export class SplitVirtqueue {
   segCount = 0;
   readableBytes = 0;
   writableBytes = 0;
-  private readonly view: DataView;
-  private readonly memSize: number;
-
   constructor(
     readonly index: number,
     readonly maxSize: number,
-    readonly memory: GuestMemory,
+    /** the device's DMA port: every ring and buffer access goes through it (translated, never cached) */
+    public dma: DmaAccess,
   ) {
     this.size = maxSize;
     this.segAddr = new Float64Array(maxSize);
     this.segLen = new Uint32Array(maxSize);
     this.segWrite = new Uint8Array(maxSize);
-    this.view = memory.view;
-    this.memSize = memory.size;
   }
 
   /** Back to reset values: disabled, size maxSize, no vector, no addresses. */
@@ -97,10 +90,13 @@ export class SplitVirtqueue {
     this.enable();
   }
 
-  private check(addr: number, len: number, what: string): void {
-    if (!(addr >= 0 && addr + len <= this.memSize)) {
-      throw new VirtqueueError(`queue ${this.index}: ${what} [0x${addr.toString(16)}, +${len}) is outside guest memory`);
-    }
+  private check(addr: number, len: number, what: string, write = false): void {
+    if (!this.dma.reach(addr, len, write ? 'write' : 'read')) this.outside(addr, len, what);
+  }
+
+  /** A range the device cannot reach (outside memory, or an IOMMU fault already reported). */
+  private outside(addr: number, len: number, what: string): never {
+    throw new VirtqueueError(`queue ${this.index}: ${what} [0x${addr.toString(16)}, +${len}) is outside guest memory`);
   }
 
   /** The rings must lie inside guest memory, suitably aligned (2.7: 16, 2 and 4 bytes). */
@@ -110,7 +106,7 @@ export class SplitVirtqueue {
     const n = this.size;
     this.check(this.descAddr, VRING_DESC_SIZE * n, 'descriptor table');
     this.check(this.availAddr, 6 + 2 * n, 'available ring');
-    this.check(this.usedAddr, 6 + VRING_USED_ELEM_SIZE * n, 'used ring');
+    this.check(this.usedAddr, 6 + VRING_USED_ELEM_SIZE * n, 'used ring', true);
     if (this.descAddr % 16 !== 0 || this.availAddr % 2 !== 0 || this.usedAddr % 4 !== 0) {
       throw new VirtqueueError(`queue ${this.index}: misaligned rings (desc 0x${this.descAddr.toString(16)}, avail 0x${this.availAddr.toString(16)}, used 0x${this.usedAddr.toString(16)})`);
     }
@@ -129,14 +125,14 @@ export class SplitVirtqueue {
   /** Entries the driver made available that the device has not taken yet. */
   pending(): number {
     this.checkRings();
-    const n = (this.view.getUint16(this.availAddr + 2, true) - this.lastAvailIdx) & 0xffff;
+    const n = (this.dma.u16(this.availAddr + 2) - this.lastAvailIdx) & 0xffff;
     if (n > this.size) throw new VirtqueueError(`queue ${this.index}: avail->idx is ${n} entries ahead of the device, more than the queue size ${this.size}`);
     return n;
   }
 
   /** avail->flags asks for no used-buffer notification */
   get noInterrupt(): boolean {
-    return (this.view.getUint16(this.availAddr, true) & VRING_AVAIL_F_NO_INTERRUPT) !== 0;
+    return (this.dma.u16(this.availAddr) & VRING_AVAIL_F_NO_INTERRUPT) !== 0;
   }
 
   /**
@@ -144,10 +140,10 @@ export class SplitVirtqueue {
    * The caller has checked the rings (pending()). Throws VirtqueueError for a broken chain.
    */
   pop(): number {
-    const v = this.view;
-    if (((v.getUint16(this.availAddr + 2, true) - this.lastAvailIdx) & 0xffff) === 0) return -1;
+    const v = this.dma;
+    if (((v.u16(this.availAddr + 2) - this.lastAvailIdx) & 0xffff) === 0) return -1;
     const size = this.size;
-    const head = v.getUint16(this.availAddr + 4 + 2 * (this.lastAvailIdx % size), true);
+    const head = v.u16(this.availAddr + 4 + 2 * (this.lastAvailIdx % size));
     this.lastAvailIdx = (this.lastAvailIdx + 1) & 0xffff;
     if (head >= size) throw new VirtqueueError(`queue ${this.index}: available head ${head} is not below the queue size ${size}`);
     this.segCount = 0;
@@ -162,11 +158,11 @@ export class SplitVirtqueue {
         throw new VirtqueueError(`queue ${this.index}: descriptor chain from head ${head} loops or is longer than the queue`);
       }
       const d = table + VRING_DESC_SIZE * i;
-      const addrLo = v.getUint32(d, true);
-      const addrHi = v.getUint32(d + 4, true);
-      const len = v.getUint32(d + 8, true);
-      const flags = v.getUint16(d + 12, true);
-      const next = v.getUint16(d + 14, true);
+      const addrLo = v.u32(d);
+      const addrHi = v.u32(d + 4);
+      const len = v.u32(d + 8);
+      const flags = v.u16(d + 12);
+      const next = v.u16(d + 14);
       const addr = addrHi * 4294967296 + addrLo;
       if (flags & VRING_DESC_F_INDIRECT) {
         if (!this.indirect) throw new VirtqueueError(`queue ${this.index}: indirect descriptor without VIRTIO_F_RING_INDIRECT_DESC`);
@@ -181,9 +177,9 @@ export class SplitVirtqueue {
         steps = -1;
         continue;
       }
-      // the message is only built when the check fails (this runs for every descriptor)
-      if (!(addr >= 0 && addr + len <= this.memSize)) this.check(addr, len, `buffer of descriptor ${i}`);
       const write = (flags & VRING_DESC_F_WRITE) !== 0;
+      // the message is only built when the check fails (this runs for every descriptor)
+      if (!v.reach(addr, len, write ? 'write' : 'read')) this.outside(addr, len, `buffer of descriptor ${i}`);
       if (!write && this.writableBytes > 0) throw new VirtqueueError(`queue ${this.index}: device-readable descriptor after a device-writable one`);
       const s = this.segCount++;
       this.segAddr[s] = addr;
@@ -199,7 +195,6 @@ export class SplitVirtqueue {
 
   /** Copies up to `max` device-readable bytes of the popped chain, from byte `skip`, into `out`. */
   readChain(out: Uint8Array, skip: number, max: number): number {
-    const bytes = this.memory.bytes;
     let copied = 0;
     for (let s = 0; s < this.segCount && copied < max; s++) {
       if (this.segWrite[s]) break;
@@ -213,11 +208,8 @@ export class SplitVirtqueue {
       n -= skip;
       skip = 0;
       if (n > max - copied) n = max - copied;
-      // addresses are checked to lie inside guest memory (below 2^32): an integer index keeps the
-      // element loads on the fast path (a double index from segAddr does not)
-      const ai = a >>> 0;
-      if (n <= SMALL_COPY) for (let j = 0; j < n; j++) out[copied + j] = bytes[ai + j];
-      else out.set(bytes.subarray(a, a + n), copied);
+      // a fault (the mapping went away since pop) ends the copy: nothing more is read
+      if (!this.dma.readInto(a, out, copied, n)) break;
       copied += n;
     }
     return copied;
@@ -228,7 +220,6 @@ export class SplitVirtqueue {
    * buffers, from byte `offset` of them; returns the bytes written.
    */
   writeChain(data: Uint8Array, offset = 0, length = data.length): number {
-    const bytes = this.memory.bytes;
     let done = 0;
     let skip = offset;
     const total = Math.min(length, data.length);
@@ -239,11 +230,10 @@ export class SplitVirtqueue {
         skip -= n0;
         continue;
       }
-      const a = (this.segAddr[s] + skip) >>> 0; // inside guest memory, below 2^32 (see readChain)
+      const a = this.segAddr[s] + skip;
       const n = Math.min(n0 - skip, total - done);
       skip = 0;
-      if (n <= SMALL_COPY) for (let j = 0; j < n; j++) bytes[a + j] = data[done + j];
-      else bytes.set(data.subarray(done, done + n), a);
+      if (!this.dma.writeFrom(a, data, done, n)) break; // a fault: nothing written there
       done += n;
     }
     return done;
@@ -252,13 +242,13 @@ export class SplitVirtqueue {
   /** Puts chain `head` in the used ring with `len` bytes written (visible after publishUsed). */
   pushUsed(head: number, len: number): void {
     const e = this.usedAddr + 4 + VRING_USED_ELEM_SIZE * (this.usedIdx % this.size);
-    this.view.setUint32(e, head, true);
-    this.view.setUint32(e + 4, len, true);
+    this.dma.setU32(e, head);
+    this.dma.setU32(e + 4, len);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
   }
 
   /** used->idx = the device's used index. */
   publishUsed(): void {
-    this.view.setUint16(this.usedAddr + 2, this.usedIdx, true);
+    this.dma.setU16(this.usedAddr + 2, this.usedIdx);
   }
 }

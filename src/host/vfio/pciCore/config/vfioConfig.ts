@@ -1,4 +1,4 @@
-import { L, mem, raw } from '../../../../core/wasm.js';
+import { L } from '../../../../core/wasm.js';
 import type { PciFunction } from '../../../../hw/pciFunction.js';
 import {
   PCI_CAP_ID_EXP, PCI_CAPABILITY_LIST, PCI_CFG_SPACE_EXP_SIZE, PCI_CFG_SPACE_SIZE, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO,
@@ -90,8 +90,19 @@ export class VfioConfig implements VconfigAccess {
     return this.fn.slot;
   }
 
+  /**
+   * The slot's vfio block (VCONFIG, VIRT, UWRITE, VEVMAP, VMETA), allocated by the core when vfio
+   * first uses the function; looked up through the slot on every use, as the slot itself is.
+   */
+  /** vbase as init() found it: the block stays where it is until the function is removed */
+  private vblock = 0;
+
+  private get vbase(): number {
+    return this.fn.mem.vfioBase(this.fn.slot);
+  }
+
   private get vconfig(): number {
-    return this.fn.base + L.VCONFIG;
+    return this.vbase + L.VCONFIG;
   }
 
   // ---- vfio_config_init ---------------------------------------------------------------------
@@ -104,9 +115,10 @@ export class VfioConfig implements VconfigAccess {
    */
   init(): void {
     const fn = this.fn;
-    const u8 = mem.u8;
-    const base = fn.base;
-    u8.fill(0, this.vconfig, this.vconfig + L.CFG_SIZE);
+    const base = this.vbase;
+    this.vblock = base;
+    const u8 = fn.mem.u8;
+    u8.fill(0, base + L.VCONFIG, base + L.VCONFIG + L.CFG_SIZE);
     u8.fill(0, base + L.VIRT, base + L.VIRT + L.CFG_SIZE);
     u8.fill(0, base + L.UWRITE, base + L.UWRITE + L.CFG_SIZE);
     u8.fill(0, base + L.VEVMAP, base + L.VEVMAP + L.CFG_SIZE);
@@ -126,7 +138,7 @@ export class VfioConfig implements VconfigAccess {
     if (this.noCommandMemory) this.vcWrite(PCI_COMMAND, 2, this.vcRead(PCI_COMMAND, 2) | PCI_COMMAND_MEMORY);
     if (this.nointx) this.vcWrite(PCI_INTERRUPT_PIN, 1, 0);
 
-    const vcBytes = u8.subarray(this.vconfig, this.vconfig + L.CFG_SIZE);
+    const vcBytes = u8.subarray(base + L.VCONFIG, base + L.VCONFIG + L.CFG_SIZE);
     const chains: ChainResult = walkCapChains(rd, vcBytes, map, this.size);
     this.caps = chains.caps;
     this.ecaps = chains.ecaps;
@@ -174,19 +186,21 @@ export class VfioConfig implements VconfigAccess {
     // the core's vfioCfgRead merge (hardware where not virtual, vconfig where virtual), done on the
     // typed arrays: this is every config read a VMM makes, and a wasm call costs more than the merge
     const a = fn.base + L.CFG + off;
+    const v = this.vblock + off;
+    const mem = fn.mem;
     if (size === 4) {
       const u32 = mem.u32;
-      const v = u32[(a + L.VIRT) >>> 2];
-      return ((u32[a >>> 2] & ~v) | (u32[(a + L.VCONFIG) >>> 2] & v)) >>> 0;
+      const m = u32[(v + L.VIRT) >>> 2];
+      return ((u32[a >>> 2] & ~m) | (u32[(v + L.VCONFIG) >>> 2] & m)) >>> 0;
     }
     if (size === 2) {
       const u16 = mem.u16;
-      const v = u16[(a + L.VIRT) >>> 1];
-      return (u16[a >>> 1] & ~v) | (u16[(a + L.VCONFIG) >>> 1] & v);
+      const m = u16[(v + L.VIRT) >>> 1];
+      return (u16[a >>> 1] & ~m) | (u16[(v + L.VCONFIG) >>> 1] & m);
     }
     const u8 = mem.u8;
-    const v = u8[a + L.VIRT];
-    return (u8[a] & ~v) | (u8[a + L.VCONFIG] & v);
+    const m = u8[v + L.VIRT];
+    return (u8[a] & ~m) | (u8[v + L.VCONFIG] & m);
   }
 
   /**
@@ -196,6 +210,7 @@ export class VfioConfig implements VconfigAccess {
    */
   private trappedRead(off: number, size: 1 | 2 | 4): number {
     const slot = this.fn.slot;
+    const raw = this.fn.core.raw;
     if (raw.vfioCfgAllVirt(slot, off, size)) return raw.vfioCfgRead(slot, off, size) >>> 0;
     return raw.vfioCfgMerge(slot, off, size, this.fn.configRead(off, size)) >>> 0;
   }
@@ -221,10 +236,10 @@ export class VfioConfig implements VconfigAccess {
 
   private writePiece(off: number, size: 1 | 2 | 4, value: number): void {
     if (off === PCI_COMMAND) this.commandPrecheck(value);
-    const r = raw.vfioCfgWrite(this.slot, off, size, value);
+    const r = this.fn.core.raw.vfioCfgWrite(this.slot, off, size, value);
     if (r === 0) return;
     const hw = r & 0xff;
-    if (hw !== 0) this.fn.applyConfigEvents(hw, off, size, mem.u32[(this.fn.base + L.META + L.M_VFIO_HWVAL) >> 2]);
+    if (hw !== 0) this.fn.applyConfigEvents(hw, off, size, this.fn.mem.u32[(this.vbase + L.VMETA + L.M_VFIO_HWVAL) >>> 2]);
     const vev = r >>> 8;
     if (vev !== 0) this.vfioEvents(vev, off, value);
   }
@@ -416,15 +431,17 @@ export class VfioConfig implements VconfigAccess {
   // ---- vconfig access (little-endian, byte-wise so alignment never matters) -----------------
 
   vcRead(off: number, size: 1 | 2 | 4): number {
-    const u8 = mem.u8;
+    const at = this.vconfig + off;
+    const u8 = this.fn.mem.u8;
     let v = 0;
-    for (let i = size - 1; i >= 0; i--) v = (v << 8) | u8[this.vconfig + off + i];
+    for (let i = size - 1; i >= 0; i--) v = (v << 8) | u8[at + i];
     return v >>> 0;
   }
 
   vcWrite(off: number, size: 1 | 2 | 4, value: number): void {
-    const u8 = mem.u8;
-    for (let i = 0; i < size; i++) u8[this.vconfig + off + i] = (value >>> (8 * i)) & 0xff;
+    const at = this.vconfig + off;
+    const u8 = this.fn.mem.u8;
+    for (let i = 0; i < size; i++) u8[at + i] = (value >>> (8 * i)) & 0xff;
   }
 }
 

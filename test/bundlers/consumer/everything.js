@@ -1,0 +1,4 @@
+// The whole package kept alive (every export reachable), for the bundle-size figure.
+import * as pcisim from 'pcisim';
+
+globalThis.pcisim = pcisim;

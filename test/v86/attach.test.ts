@@ -1,0 +1,148 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { V86 } from 'v86';
+import { createEmulator } from '../../src/emulator.js';
+import { attachV86 } from '../../src/v86/attach.js';
+import { createV86 } from '../../src/v86/nodeGuest.js';
+import { GENERIC_ENDPOINT, v86GuestMemory } from '../../src/v86/scenario.js';
+import type { V86Cpu } from '../../src/v86/v86Types.js';
+
+// attachV86 against a loaded v86 whose CPU does not run: config cycles, port I/O and MMIO are
+// driven through v86's own dispatch (io.port_*, the memory maps), as the guest's instructions would.
+type Io = { port_write32(p: number, v: number): void; port_read32(p: number): number; port_write8(p: number, v: number): void; port_read8(p: number): number };
+const emulators: V86[] = [];
+afterEach(() => {
+  for (const e of emulators.splice(0)) e.destroy();
+});
+
+async function loaded(acpi = true): Promise<{ e: V86; cpu: V86Cpu; io: Io }> {
+  const e = await createV86({ acpi });
+  emulators.push(e);
+  const cpu = (e as unknown as { v86: { cpu: V86Cpu } }).v86.cpu;
+  return { e, cpu, io: cpu.io as unknown as Io };
+}
+
+const cf8 = (devfn: number, reg: number, bus = 0) => (0x80000000 | (bus << 16) | (devfn << 8) | reg) >>> 0;
+function cfgRead(io: Io, devfn: number, reg: number): number {
+  io.port_write32(0xcf8, cf8(devfn, reg & 0xfc));
+  return io.port_read32(0xcfc) >>> 0;
+}
+function cfgWrite(io: Io, devfn: number, reg: number, v: number): void {
+  io.port_write32(0xcf8, cf8(devfn, reg & 0xfc));
+  io.port_write32(0xcfc, v);
+}
+
+describe('attachV86', () => {
+  it('answers config cycles for its devfns and leaves v86\'s own to v86', async () => {
+    const { e, io } = await loaded();
+    const emu = await createEmulator({ memory: v86GuestMemory(e) });
+    emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    const before = cfgRead(io, 0x08, 0); // PIIX3 ISA bridge
+    const a = attachV86(e, emu.hw);
+    expect(cfgRead(io, 0x11 << 3, 0)).toBe(0x00051b36);
+    expect(cfgRead(io, 0x08, 0)).toBe(before);
+    expect(cfgRead(io, 0x1f << 3, 0)).toBe(0xffffffff); // absent on both sides
+    a.detach();
+    expect(cfgRead(io, 0x11 << 3, 0)).toBe(0xffffffff);
+  }, 60_000);
+
+  it('maps a BAR the guest places into v86\'s memory map and port table, follows moves, and detach restores v86 exactly', async () => {
+    const { e, cpu, io } = await loaded();
+    const emu = await createEmulator({ memory: v86GuestMemory(e) });
+    const pf = emu.hw.addVirtioNet('0000:00:11.0', { totalVfs: 0 });
+    const ep = emu.hw.addEndpoint('0000:00:13.0', GENERIC_ENDPOINT);
+    const ports = [...cpu.io.ports];
+    const maps = [cpu.memory_map_read8, cpu.memory_map_write8, cpu.memory_map_read32, cpu.memory_map_write32].map((m) => [...m]);
+    const ownKeys = Object.keys(cpu).sort();
+    const logs: string[] = [];
+    const a = attachV86(e, emu.hw, { log: (l) => logs.push(l) });
+    // the PF's BAR4 (64-bit, virtio structures) at 0xfe000000, the endpoint's I/O BAR1 at 0xc100
+    const devfn = 0x11 << 3;
+    cfgWrite(io, devfn, 0x20, 0xfe000000);
+    cfgWrite(io, devfn, 0x24, 0);
+    cfgWrite(io, devfn, 0x04, 0x0006);
+    expect(pf.barBase(4)).toBe(0xfe000000);
+    const block = 0xfe000000 >>> 17;
+    expect(cpu.memory_map_read32[block]).not.toBe(maps[2][block]);
+    // a 16-bit write that v86 splits arrives whole: common config queue_select (offset 0x16)
+    cpu.mmap_write16(0xfe000016 | 0, 1);
+    expect(emu.hw.mmioRead(0xfe000016, 2)).toBe(1);
+    expect(cpu.memory_map_read8[block](0xfe000016 | 0)).toBe(1);
+    cfgWrite(io, ep.devfn, 0x14, 0xc100);
+    cfgWrite(io, ep.devfn, 0x04, 0x0001);
+    expect(cpu.io.ports[0xc100]).not.toBe(ports[0xc100]);
+    // moving the BAR gives the old block back to v86
+    cfgWrite(io, devfn, 0x20, 0xfd000000);
+    expect(cpu.memory_map_read32[block]).toBe(maps[2][block]);
+    expect(cpu.memory_map_read32[0xfd000000 >>> 17]).not.toBe(maps[2][0xfd000000 >>> 17]);
+    a.detach();
+    expect(cpu.io.ports.every((p, i) => p === ports[i])).toBe(true);
+    [cpu.memory_map_read8, cpu.memory_map_write8, cpu.memory_map_read32, cpu.memory_map_write32].forEach((m, k) => expect(m.every((f, i) => f === maps[k][i])).toBe(true));
+    expect(Object.keys(cpu).sort()).toEqual(ownKeys);
+    // decode went on before every BAR of the PF was placed: its unplaced BARs sat at 0, over RAM
+    expect(logs).toEqual([expect.stringMatching(/over RAM at 0x0;/)]);
+  }, 60_000);
+
+  it('refuses a target it cannot serve, naming the conflict', async () => {
+    const { e } = await loaded();
+    const emu = await createEmulator({ memory: v86GuestMemory(e) });
+    emu.hw.addEndpoint('0000:00:05.0', GENERIC_ENDPOINT); // v86's ne2k is there
+    expect(() => attachV86(e, emu.hw)).toThrow(/00:05\.0.*v86's own ne2k/);
+    const a1 = await createEmulator({ memoryBytes: 1 << 20 });
+    const a2 = await createEmulator({ memoryBytes: 1 << 20 });
+    a1.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    a2.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    const first = attachV86(e, a1.hw);
+    expect(() => attachV86(e, a2.hw)).toThrow(/00:11\.0.*another pcisim attachment/);
+    first.detach();
+    attachV86(e, a2.hw).detach();
+    expect(() => attachV86({}, a2.hw)).toThrow(/not a loaded v86/);
+  }, 60_000);
+
+  it('refuses MSI on a v86 without a local APIC, and drops messages with a log line when MSI is off', async () => {
+    const { e } = await loaded(false);
+    const emu = await createEmulator({ memoryBytes: 1 << 20 });
+    const ep = emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    expect(() => attachV86(e, emu.hw, { msi: true })).toThrow(/no local APIC.*acpi: true/);
+    const logs: string[] = [];
+    const a = attachV86(e, emu.hw, { log: (l) => logs.push(l) });
+    emu.hw.interrupts.msi(0xfee00000, 0, 0x41, ep);
+    emu.hw.interrupts.msi(0xfee00000, 0, 0x41, ep);
+    expect(logs).toEqual([expect.stringMatching(/0000:00:11\.0 sent an MSI but MSI delivery is off/)]);
+    expect(a.stats.msi).toBe(0);
+    a.detach();
+  }, 60_000);
+
+  it('contains a guest\'s bad input: a BAR over RAM is logged, config writes to absent devfns are dropped', async () => {
+    const { e, cpu, io } = await loaded();
+    const emu = await createEmulator({ memory: v86GuestMemory(e) });
+    const ep = emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    const logs: string[] = [];
+    const a = attachV86(e, emu.hw, { log: (l) => logs.push(l) });
+    const ram = cpu.memory_map_read8[0x100000 >>> 17];
+    cfgWrite(io, ep.devfn, 0x10, 0x00100000);
+    cfgWrite(io, ep.devfn, 0x04, 0x0002);
+    expect(logs.some((l) => /over RAM at 0x100000/.test(l))).toBe(true);
+    expect(cpu.memory_map_read8[0x100000 >>> 17]).toBe(ram);
+    // random config cycles anywhere pcisim answers or nobody does: nothing throws, v86's own
+    // devices' config spaces stay as they were
+    const pci = cpu.devices.pci;
+    const own = pci.device_spaces.map((s) => (s ? [...s] : null));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(1, 2, 4), fc.integer({ min: 0, max: 0xffffffff }), (bus, slotPick, reg, size, value) => {
+        const devfn = bus === 0 ? [0x11 << 3, 0x13 << 3, 0x1f << 3, 0xf8][slotPick] : slotPick << 3;
+        io.port_write32(0xcf8, cf8(devfn, reg & 0xfc, bus));
+        const port = 0xcfc + (reg & (4 - size));
+        const ports = cpu.io.ports[port];
+        if (size === 1) ports.write8.call(ports.device, value & 0xff);
+        else if (size === 2) ports.write16.call(ports.device, value & 0xffff);
+        else ports.write32.call(ports.device, value | 0);
+        const r = size === 4 ? ports.read32.call(ports.device, port) >>> 0 : size === 2 ? ports.read16.call(ports.device, port) : ports.read8.call(ports.device, port);
+        expect(Number.isInteger(r)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    expect(pci.device_spaces.map((s) => (s ? [...s] : null))).toEqual(own);
+    a.detach();
+  }, 60_000);
+});
