@@ -255,10 +255,13 @@ export class Core {
   raw: CoreExports;
   readonly mem: CoreMemory;
   private dead = false;
-  /** What is built on this core (the emulator's Hardware, VMM guest buses), weakly: a closed VMM's bus may go. */
-  private readonly owners = new Set<WeakRef<CoreOwner>>();
-  private added = 0;
-
+  /**
+   * What is built on this core (the emulator's Hardware, open VMMs' guest buses), held strongly
+   * until it disowns itself (Vmm.close). Not WeakRefs: each new WeakRef keeps its target alive to the
+   * end of the current job (ECMAScript AddToKeptObjects), so a synchronous loop of VMM lifetimes kept
+   * every closed guest bus, ~90 KB each, until it returned to the event loop.
+   */
+  private readonly owners = new Set<CoreOwner>();
   constructor(
     raw: CoreExports,
     private readonly module: WebAssembly.Module,
@@ -273,15 +276,19 @@ export class Core {
 
   /** `owner.coreDestroyed()` runs when the core is destroyed (the owner releases what it holds on it). */
   own(owner: CoreOwner): void {
-    if (++this.added % 64 === 0) for (const r of this.owners) if (r.deref() === undefined) this.owners.delete(r);
-    this.owners.add(new WeakRef(owner));
+    this.owners.add(owner);
+  }
+
+  /** The owner let go of the core by itself (a closed VMM's guest bus): the core no longer holds it. */
+  disown(owner: CoreOwner): void {
+    this.owners.delete(owner);
   }
 
   /** Drops the instance and its memory; later uses throw 'pcisim: this emulator was destroyed'. */
   destroy(): void {
     if (this.dead) return;
     this.dead = true;
-    for (const r of this.owners) r.deref()?.coreDestroyed();
+    for (const o of this.owners) o.coreDestroyed();
     this.owners.clear();
     const raw = this.raw;
     this.raw = destroyedExports(Object.keys(raw));

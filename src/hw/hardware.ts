@@ -113,6 +113,17 @@ export class Hardware {
     poison(this);
   }
 
+  /**
+   * For a bus that shares an emulator's core (a VMM's guest bus) and is done: every function left on
+   * it leaves without the removal path (behind a bridge first), its slot goes back to the core, and
+   * the core stops holding this Hardware, so it can be collected while the emulator lives on.
+   */
+  dispose(): void {
+    if (this.core.destroyed) return;
+    for (const f of this.functions().reverse()) this.detachFunction(f.bdf);
+    this.core.disown(this);
+  }
+
   // ---- building the topology ----------------------------------------------------------------
 
   private place(bdf: string): { bus: PciBus; device: number; fn: number } {

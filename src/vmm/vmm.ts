@@ -303,7 +303,7 @@ export class Vmm implements VmmContext {
 
   // ---- teardown -------------------------------------------------------------------------------------
 
-  /** Releases everything: each device's interrupts (SET_IRQS count 0), eventfds and file; the guest bus empties. */
+  /** Releases everything: each device's interrupts (SET_IRQS count 0), eventfds and file; the guest bus empties (bridges too). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -316,6 +316,8 @@ export class Vmm implements VmmContext {
     for (const efd of this.reqFds.values()) efd.close();
     this.reqFds.clear();
     this.releaseController();
+    // guest bridges' slots go back to the core, and the core lets go of the guest bus
+    this.hw.dispose();
   }
 
   /**

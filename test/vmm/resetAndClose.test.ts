@@ -96,4 +96,25 @@ describe('vmm.close()', () => {
     expect(again.read(BigInt(VFIO.PCI_CONFIG_REGION_INDEX) << 40n, 2)[0]).toBe(0x36);
     again.close();
   });
+
+  it('returns the slots of guest bridges and of the device behind them to the core, and the closed guest bus survives the emulator being destroyed as an empty bus', async () => {
+    const m = await machine([]);
+    const mem = m.emu.hw.core.mem;
+    mem.deadSlot(); // made once per core on the first removal; made now so the counts below are the bus's own
+    const before = mem.slotsInUse;
+    m.vmm.addBridge('0000:00:01.0', { secondaryBus: 1 });
+    m.vmm.addBridge('0000:01:00.0', { secondaryBus: 2 });
+    m.emu.hw.addDmaEngine('0000:00:09.0');
+    m.emu.host.bind('0000:00:09.0');
+    m.vmm.assign(m.emu.host.openDevice('0000:00:09.0'), '0000:02:00.0');
+    const host = mem.slotsInUse; // the host function's slot stays: it is still on the host bus
+    expect(host).toBeGreaterThan(before + 3);
+    m.vmm.close();
+    expect(m.vmm.hw.functions()).toEqual([]);
+    expect(mem.slotsInUse).toBe(host - 3);
+    // the core no longer owns the closed bus: destroying the emulator leaves it as an empty bus
+    m.emu.destroy();
+    expect(m.vmm.hw.functions()).toEqual([]);
+    expect(m.vmm.hw.configRead('0000:00:01.0', 0, 4)).toBe(0xffffffff);
+  });
 });
