@@ -9,7 +9,7 @@ const undocumented = JSON.parse(readFileSync(new URL('./docs/undocumented.json',
 /** @type {Partial<import('typedoc').TypeDocOptions>} */
 export default {
   name: 'pcisim',
-  entryPoints: ['src/index.ts', 'src/hw/index.ts', 'src/host/index.ts', 'src/vmm/index.ts', 'src/guest/index.ts'],
+  entryPoints: ['src/index.ts', 'src/hw/index.ts', 'src/host/index.ts', 'src/vmm/index.ts', 'src/guest/index.ts', 'src/v86/index.ts'],
   tsconfig: 'tsconfig.build.json',
   out: 'docs/api',
   readme: 'none',

@@ -9,8 +9,10 @@ import type { PciFunction } from './pciFunction.js';
  * same address later (take a new handle for it).
  */
 export class ConfigHandle {
+  /** @param fn the function the handle stays bound to */
   constructor(readonly fn: PciFunction) {}
 
+  /** the function's canonical address (domain:bus:device.function) */
   get bdf(): string {
     return this.fn.bdf;
   }
@@ -21,6 +23,7 @@ export class ConfigHandle {
     return this.fn.configRead(offset, size);
   }
 
+  /** Writes the low `size` bytes of `value`; RangeError for an access hardware cannot make (as hw.configWrite). */
   write(offset: number, size: 1 | 2 | 4, value: number): void {
     checkConfigAccess(offset, size);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`config write value ${String(value)} is not a number`);

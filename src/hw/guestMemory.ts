@@ -104,6 +104,7 @@ export class GuestMemory {
     this.bytes.fill(value, addr, addr + len);
   }
 
+  /** Little-endian loads at `addr`; RangeError when the access leaves the memory. */
   readU8(addr: number): number {
     this.check(addr, 1);
     return this.bytes[addr];
@@ -120,6 +121,7 @@ export class GuestMemory {
     this.check(addr, 8);
     return this.view.getBigUint64(addr, true);
   }
+  /** Little-endian stores at `addr`; RangeError when the access leaves the memory. */
   writeU8(addr: number, v: number): void {
     this.check(addr, 1);
     this.bytes[addr] = v;

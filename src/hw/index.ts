@@ -3,10 +3,19 @@
 // the host kernel, the VMM or the guest, so a hardware-only page bundles only this.
 export { Hardware, checkConfigAccess } from './hardware.js';
 export type { HardwareOptions } from './hardware.js';
+export type { WasmSource } from '../core/load.js';
 export { PciFunction } from './pciFunction.js';
 export { Bridge } from './bridge.js';
 export { PciBus } from './pciBus.js';
 export { GuestMemory } from './guestMemory.js';
+export type { GuestMemorySource } from './guestMemory.js';
+export { InterruptBridge } from './embedding/interruptBridge.js';
+export type { EmbedderInterruptSink, IntxLevel, MsiMessage } from './embedding/interruptBridge.js';
+export type { DecodeChange, DecodedRange, DecodeListener } from './embedding/decodeEvents.js';
+export { IommuDomain } from './embedding/iommu.js';
+export type { DmaDirection, IommuFault, IommuMapping } from './embedding/iommu.js';
+export { DeviceDma, deviceDma } from './embedding/deviceDma.js';
+export { HwLog } from './embedding/hwLog.js';
 export { InterruptLog, nullSink } from './interrupts.js';
 export type { AerSeverity, InterruptSink } from './interrupts.js';
 export type { DeviceModel } from './deviceModel.js';

@@ -60,6 +60,7 @@ export interface ConfigImageSpec {
    * every other byte is read-only. BAR and ROM registers always follow barSizes/romSize.
    */
   writableMask?: Uint8Array;
+  /** Per byte, as long as the image: the write-1-to-clear bits (status registers); default as for writableMask. */
   rw1cMask?: Uint8Array;
 }
 

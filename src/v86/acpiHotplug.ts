@@ -58,6 +58,10 @@ function slotBit(slot: number): number {
   return (1 << slot) >>> 0;
 }
 
+/**
+ * The PIIX4 ACPI PCI hotplug controller (QEMU 1.x's ports 0xae00-0xae13 and GPE0 at 0xafe0) that
+ * SeaBIOS's ACPI tables drive, so Linux's acpiphp sees pcisim's slots and hot-add/eject works.
+ */
 export class AcpiPciHotplug {
   /** slots that can be hot-plugged (RMV); slot 0 (the host bridge) never */
   readonly hotplugEnable: number;
@@ -70,7 +74,20 @@ export class AcpiPciHotplug {
   private sci: (level: boolean) => void;
   private readonly onEject: (slot: number) => void;
   /** counters for whoever shows the controller at work */
-  readonly stats = { reads: 0, writes: 0, plugs: 0, unplugRequests: 0, ejects: 0, sciRaised: 0 };
+  readonly stats = {
+    /** guest reads of the 0xae00 and GPE0 blocks */
+    reads: 0,
+    /** guest writes to the 0xae00 and GPE0 blocks */
+    writes: 0,
+    /** plug() calls (hot-adds) */
+    plugs: 0,
+    /** requestUnplug() calls */
+    unplugRequests: 0,
+    /** slots the guest ejected through B0EJ */
+    ejects: 0,
+    /** times the SCI went from low to high */
+    sciRaised: 0,
+  };
 
   constructor(options: AcpiHotplugOptions = {}) {
     let fixed = 1; // slot 0
@@ -105,9 +122,11 @@ export class AcpiPciHotplug {
   get up(): number {
     return (this.present & this.hotplugEnable) >>> 0;
   }
+  /** PCID: slots with an unplug request the guest has not ejected yet */
   get pendingDown(): number {
     return this.down;
   }
+  /** slots with a device present, hot-pluggable or not */
   get presentSlots(): number {
     return this.present;
   }

@@ -14,6 +14,7 @@ import { AcpiPciHotplug } from './acpiHotplug.js';
 import type { MmioRead, MmioWrite, V86Cpu, V86Like, V86PortEntry } from './v86Types.js';
 import { v86Cpu } from './v86Types.js';
 
+/** How attachV86 wires pcisim into v86: MSI delivery, the ACPI hotplug ports, where log lines go. */
 export interface AttachV86Options {
   /**
    * Deliver MSI/MSI-X to v86's local APIC. true: required (throws if the v86 has no APIC, i.e. was
@@ -31,13 +32,29 @@ export interface AttachV86Options {
   log?: (line: string) => void;
 }
 
+/** A live attachment of pcisim to a v86: its counters, its ACPI hotplug controller, and detach(). */
 export interface V86Attachment {
   /** Puts every v86 hook back as it was; the target keeps its state. Idempotent. */
   detach(): void;
   /** the ACPI hotplug controller serving 0xae00 (null when not attached) */
   readonly hotplug: AcpiPciHotplug | null;
   /** counters: config cycles, port and MMIO accesses, MSIs and INTx edges, EOIs passed on */
-  readonly stats: { config: number; io: number; mmio: number; msi: number; intx: number; eoi: number; remaps: number };
+  readonly stats: {
+    /** config cycles through CF8/CFC that reached a pcisim function */
+    config: number;
+    /** port I/O accesses to pcisim's I/O BARs and windows */
+    io: number;
+    /** MMIO accesses to pcisim's memory BARs and windows */
+    mmio: number;
+    /** MSI/MSI-X messages written to v86's local APIC */
+    msi: number;
+    /** INTx level changes passed to v86's IRQ lines */
+    intx: number;
+    /** guest EOIs passed back to pcisim (the INTx resample) */
+    eoi: number;
+    /** times v86's port and MMIO maps were redone after a decode change */
+    remaps: number;
+  };
 }
 
 const CONFIG_DATA = 0xcfc;

@@ -20,7 +20,13 @@ import { attachV86 } from './attach.js';
 import type { V86Cpu, V86Like } from './v86Types.js';
 import { v86Cpu } from './v86Types.js';
 
-export const PEER = { mac: '02:00:00:00:00:fe', ip: '10.0.2.2' };
+/** The default peer on the uplink: the address QEMU's user-mode network gives its gateway. */
+export const PEER = {
+  /** the peer's Ethernet address (locally administered) */
+  mac: '02:00:00:00:00:fe',
+  /** the peer's IPv4 address, the guest's gateway in QEMU's 10.0.2.0/24 */
+  ip: '10.0.2.2',
+};
 
 /**
  * v86's guest RAM as a GuestMemory. v86 grows its wasm memory while the guest runs, which detaches
@@ -47,6 +53,7 @@ export function v86GuestMemory(emulator: V86Like): GuestMemory {
  * `ping(ip, mac)` sends an echo request and resolves with the round trip in ms, or rejects.
  */
 export class PingingPeer {
+  /** the LoopbackPeer answering the guest's ARP requests and pings */
   readonly responder: LoopbackPeer;
   private waiting = new Map<number, (at: number) => void>();
   private seq = 0;
@@ -110,11 +117,17 @@ export const GENERIC_ENDPOINT: EndpointSpec = {
   capabilities: [{ id: 'pm' }, { id: 'msi', vectors: 4, is64: true }, { id: 'vendor', length: 12 }],
 };
 
+/** What attachHardwareScenario built: the pcisim machine on v86's bus and its parts. */
 export interface HardwareScenario {
+  /** the pcisim emulator whose memory is v86's RAM */
   emu: Emulator;
+  /** the virtio-net PF (no VFs) the guest's virtio_net driver binds */
   pf: VirtioNetPf;
+  /** the generic endpoint (GENERIC_ENDPOINT) */
   endpoint: PciFunction;
+  /** the peer on the PF's uplink */
   peer: PingingPeer;
+  /** the attachment to v86 (detach(), counters) */
   attachment: V86Attachment;
 }
 
@@ -131,17 +144,30 @@ export async function attachHardwareScenario(emulator: V86Like, options: { pfBdf
   return { emu, pf, endpoint, peer, attachment };
 }
 
+/** What attachStackScenario built: host, VMM, assigned functions, peer and the v86 attachment. */
 export interface StackScenario {
   /** the emulated host: its hardware, kernel and own memory (never visible to the guest) */
   host: Emulator;
+  /** the host's virtio-net PF (SR-IOV, admin queue) */
   pf: VirtioNetPf;
+  /** the VMM whose guest bus is attached to v86 */
   vmm: Vmm;
   /** host bdf -> guest bdf of each assigned function */
-  assigned: { hostBdf: string; guestBdf: string; driver: string }[];
+  assigned: {
+    /** the function's address on the host */
+    hostBdf: string;
+    /** where the VMM placed it on the guest's bus */
+    guestBdf: string;
+    /** the host driver it is bound to (virtio-vfio-pci, vfio-pci) */
+    driver: string;
+  }[];
+  /** the peer on the PF's uplink */
   peer: PingingPeer;
+  /** the attachment of the VMM's bus to v86 */
   attachment: V86Attachment;
 }
 
+/** Options of attachStackScenario: how many VFs, which functions the VMM assigns, host memory. */
 export interface StackScenarioOptions {
   /** VFs enabled on the host (default 2) */
   vfs?: number;
@@ -151,6 +177,7 @@ export interface StackScenarioOptions {
   assignPf?: boolean;
   /** host memory for the PF's admin queue and host-side buffers (default 4 MiB) */
   hostMemoryBytes?: number;
+  /** passed on to attachV86 */
   attach?: AttachV86Options;
 }
 

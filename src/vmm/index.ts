@@ -1,6 +1,7 @@
 // pcisim/vmm: the QEMU-style VMM over vfio device files (virtual bus, MSI/MSI-X and INTx emulation,
 // live migration orchestration).
 export { Vmm } from './vmm.js';
+export { Ioas, IOMMU_PAGE } from './ioas.js';
 export type { GuestInterruptController as VmmInterruptController, GuestRam, VmmOptions } from './vmm.js';
 export { VfioPciDevice } from './vfioPciDevice.js';
 export { VfioClient } from './vfioClient.js';

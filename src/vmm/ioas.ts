@@ -20,6 +20,7 @@ function isCount(n: unknown): n is number {
  * returns the bytes it unmapped. Devices attached to `domain` DMA through these mappings only.
  */
 export class Ioas {
+  /** the IOMMU domain the mappings are programmed into; assigned devices' DMA goes through it */
   readonly domain: IommuDomain;
 
   constructor(name = 'ioas') {

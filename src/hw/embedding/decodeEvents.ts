@@ -8,14 +8,19 @@ import type { PciFunction } from '../pciFunction.js';
  * overlap, the address goes to one of them only.
  */
 export interface DecodedRange {
+  /** memory space or I/O port space */
   space: 'mem' | 'io';
+  /** first address of the range */
   base: number;
   /** exclusive */
   end: number;
+  /** the function that claims the range */
   fn: PciFunction;
   /** routing ID of fn: bus << 8 | device << 3 | function */
   rid: number;
+  /** BAR index 0-5, 6 for the expansion ROM */
   bar: number;
+  /** byte offset inside the BAR that `base` reaches */
   offset: number;
 }
 
@@ -24,9 +29,13 @@ export interface DecodedRange {
  * ranges that appeared and went away since the last event. A moved BAR is one removed and one added.
  */
 export interface DecodeChange {
+  /** every memory range decoded now */
   mem: readonly DecodedRange[];
+  /** every I/O port range decoded now */
   io: readonly DecodedRange[];
+  /** ranges decoded now that were not at the last event */
   added: readonly DecodedRange[];
+  /** ranges decoded at the last event that are not now */
   removed: readonly DecodedRange[];
 }
 

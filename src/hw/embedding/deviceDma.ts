@@ -20,6 +20,7 @@ export class DeviceDma {
   private mem: GuestMemory;
   private gen = -1;
 
+  /** @param fn the bus master this port belongs to (deviceDma(fn) makes it) */
   constructor(readonly fn: PciFunction) {
     this.mem = fn.hw.memory;
   }
@@ -29,6 +30,7 @@ export class DeviceDma {
     return this.domain_;
   }
 
+  /** Puts DMA behind `d` (setIommuDomain: a VMM attaching the function), or back on host memory. */
   set domain(d: IommuDomain | null) {
     this.domain_ = d;
     this.mem = this.fn.hw.memory;
@@ -81,16 +83,19 @@ export class DeviceDma {
     return this.at(addr, len, dir) >= 0;
   }
 
+  /** Little-endian u16 DMA read; all-ones on a fault or master abort. */
   u16(addr: number): number {
     const o = this.at(addr, 2, 'read');
     return o < 0 ? 0xffff : this.mem.view.getUint16(o, true);
   }
 
+  /** Little-endian u32 DMA read; all-ones on a fault or master abort. */
   u32(addr: number): number {
     const o = this.at(addr, 4, 'read');
     return o < 0 ? 0xffffffff : this.mem.view.getUint32(o, true);
   }
 
+  /** Little-endian u16 DMA write; false (nothing written) on a fault or master abort. */
   setU16(addr: number, v: number): boolean {
     const o = this.at(addr, 2, 'write');
     if (o < 0) return false;
@@ -98,6 +103,7 @@ export class DeviceDma {
     return true;
   }
 
+  /** Little-endian u32 DMA write; false (nothing written) on a fault or master abort. */
   setU32(addr: number, v: number): boolean {
     const o = this.at(addr, 4, 'write');
     if (o < 0) return false;

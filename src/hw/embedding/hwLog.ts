@@ -5,11 +5,13 @@
  * one in a loop cannot flood it.
  */
 export class HwLog {
+  /** every line logged, oldest first */
   readonly lines: string[] = [];
   private readonly seen = new Set<string>();
   /** also receives every line (a console, a test) */
   sink: ((line: string) => void) | null = null;
 
+  /** Logs `message` unconditionally. */
   info(message: string): void {
     this.lines.push(message);
     this.sink?.(message);

@@ -9,14 +9,19 @@ export interface IommuFault {
   device: string;
   /** the I/O virtual address the device used, and how many bytes */
   iova: number;
+  /** bytes the DMA covered */
   length: number;
+  /** whether the device read or wrote */
   direction: DmaDirection;
 }
 
 /** One IOVA range of a domain and the memory behind it. */
 export interface IommuMapping {
+  /** first I/O virtual address of the range */
   iova: number;
+  /** bytes in the range */
   size: number;
+  /** the memory the range translates into */
   memory: GuestMemory;
   /** where the range starts inside `memory` */
   offset: number;
@@ -37,6 +42,7 @@ export class IommuDomain {
   /** faults seen so far (a count: the listeners get the details) */
   faults = 0;
 
+  /** @param name names the domain in fault reports and logs */
   constructor(readonly name = 'iommu') {}
 
   /** The mappings, by IOVA. */
