@@ -4,12 +4,19 @@
 
 /** The errno names the hardware layer uses; numbers are Linux's generic ones. */
 export const PCI_ERRNO = Object.freeze({
+  /** ENOENT 2 (Linux "No such file or directory"): no such device, function or capability. */
   ENOENT: 2,
+  /** EFAULT 14 (Linux "Bad address"): an address or offset the hardware cannot reach. */
   EFAULT: 14,
+  /** EBUSY 16 (Linux "Device or resource busy"): the resource is in use. */
   EBUSY: 16,
+  /** EEXIST 17 (Linux "File exists"): the address or slot is already taken. */
   EEXIST: 17,
+  /** ENODEV 19 (Linux "No such device"): the device is gone or absent. */
   ENODEV: 19,
+  /** EINVAL 22 (Linux "Invalid argument"): an invalid argument. */
   EINVAL: 22,
+  /** ERANGE 34 (Linux "Math result not representable"): a value out of its range. */
   ERANGE: 34,
 });
 

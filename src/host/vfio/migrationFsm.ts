@@ -6,13 +6,21 @@ import { VfioError } from './vfioError.js';
  * get back to a valid state, and only a device reset leaves it.
  */
 export enum MigState {
+  /** Error state (VFIO_DEVICE_STATE_ERROR): an arc failed and the device could not recover; only a reset leaves it. */
   ERROR = 0,
+  /** Stopped (VFIO_DEVICE_STATE_STOP): no DMA, no interrupts, device state frozen. */
   STOP = 1,
+  /** Running normally (VFIO_DEVICE_STATE_RUNNING). */
   RUNNING = 2,
+  /** Stopped while the final device state is read from the data fd (VFIO_DEVICE_STATE_STOP_COPY). */
   STOP_COPY = 3,
+  /** Stopped while an incoming device state is written to the data fd (VFIO_DEVICE_STATE_RESUMING). */
   RESUMING = 4,
+  /** Running but not starting peer-to-peer DMA, a quiesce step (VFIO_DEVICE_STATE_RUNNING_P2P). */
   RUNNING_P2P = 5,
+  /** Running while initial device state is read from the data fd (VFIO_DEVICE_STATE_PRE_COPY). */
   PRE_COPY = 6,
+  /** PRE_COPY with peer-to-peer quiesced (VFIO_DEVICE_STATE_PRE_COPY_P2P). */
   PRE_COPY_P2P = 7,
 }
 
