@@ -55,20 +55,32 @@
 // offering pre-copy data once pre-copy has sent precopyBudgetBytes (eight times device memory) and
 // leaves the rest to STOP_COPY, which adds at most one more copy of device memory and the tail.
 
+/** Stream header magic: "DMIG" read as a little-endian u32. */
 export const STREAM_MAGIC = 0x47494d44; // "DMIG" read as a little-endian u32
+/** Format version of the stream this code writes and accepts. */
 export const STREAM_VERSION = 1;
+/** Length in bytes of the stream header. */
 export const STREAM_HEADER_BYTES = 64;
+/** Length in bytes of a section header: type u16, flags u16, length u32. */
 export const SECTION_HEADER_BYTES = 8;
+/** Length in bytes of the NUL-padded variant driver name in the stream header. */
 export const DRIVER_NAME_BYTES = 32;
 
+/** Section type numbers, in the order a stream carries them. */
 export const SECTION = {
+  /** Device memory pages: u32 first page, u32 count, then the pages. */
   PAGES: 1,
+  /** The device's save-state blob, exactly once. */
   DEVICE_STATE: 2,
+  /** The user's view of config space, exactly once. */
   VCONFIG: 3,
+  /** The interrupt setup vfio-pci-core holds for the user, exactly once. */
   IRQS: 4,
+  /** Last section: total stream length and the stream checksum. */
   END: 0xffff,
 } as const;
 
+/** The name of each section type, for error messages. */
 export const SECTION_NAME: Record<number, string> = {
   [SECTION.PAGES]: 'PAGES',
   [SECTION.DEVICE_STATE]: 'DEVICE_STATE',
@@ -83,6 +95,7 @@ export const PAGES_PER_SECTION_MAX = 1024;
 export const PAGES_PREFIX_BYTES = 8;
 /** END payload: u64 stream length + eight u32 of checksum */
 export const END_PAYLOAD_BYTES = 40;
+/** Length in bytes of the whole END record, section header included. */
 export const END_RECORD_BYTES = SECTION_HEADER_BYTES + END_PAYLOAD_BYTES;
 /** bytes of the END payload covered by the checksum (the stream length) */
 export const END_SUMMED_BYTES = 8;
@@ -108,18 +121,29 @@ export function pagesSectionBytes(pages: number, pageSize: number): number {
 
 /** Identity of a device as the stream header carries it. */
 export interface StreamIdentity {
+  /** PCI vendor ID. */
   vendorId: number;
+  /** PCI device ID. */
   deviceId: number;
+  /** PCI subsystem vendor ID. */
   subsystemVendorId: number;
+  /** PCI subsystem ID. */
   subsystemId: number;
+  /** PCI revision ID. */
   revision: number;
+  /** Config space size, 256 or 4096: the VCONFIG section's length. */
   configSize: number;
+  /** Bytes of device memory the PAGES sections cover. */
   deviceMemoryBytes: number;
+  /** Page size of the PAGES sections. */
   pageSize: number;
+  /** Length of the device state blob, the DEVICE_STATE section's length. */
   stateBytes: number;
+  /** Variant driver name, ASCII, at most DRIVER_NAME_BYTES. */
   driver: string;
 }
 
+/** The 64-byte stream header for a device of identity `id`. */
 export function encodeStreamHeader(id: StreamIdentity): Uint8Array {
   const out = new Uint8Array(STREAM_HEADER_BYTES);
   const v = new DataView(out.buffer);
@@ -187,6 +211,7 @@ export function checkStreamHeader(bytes: Uint8Array, want: StreamIdentity): stri
   return null;
 }
 
+/** An 8-byte section header of `type` announcing `length` payload bytes. */
 export function encodeSectionHeader(type: number, length: number): Uint8Array {
   const out = new Uint8Array(SECTION_HEADER_BYTES);
   const v = new DataView(out.buffer);
@@ -234,6 +259,7 @@ export function encodeEnd(endOffset: number, sum: (summed: Uint8Array) => Uint32
   return out;
 }
 
+/** `n` as unsigned hex with a 0x prefix, zero-padded to `width` digits. */
 export function hex(n: number, width = 0): string {
   return '0x' + (n >>> 0).toString(16).padStart(width, '0');
 }

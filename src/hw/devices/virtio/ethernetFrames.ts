@@ -1,16 +1,26 @@
 // Building and parsing the few Ethernet frames the datapath tests and the loopback peer speak:
 // ARP over Ethernet (RFC 826) and ICMP echo over IPv4 (RFC 792, RFC 791), network byte order.
 
+/** Length of an Ethernet header: destination, source, EtherType (ETH_HLEN in linux/if_ether.h). */
 export const ETH_HLEN = 14;
+/** EtherType of IPv4 (ETH_P_IP). */
 export const ETH_P_IP = 0x0800;
+/** EtherType of ARP (ETH_P_ARP). */
 export const ETH_P_ARP = 0x0806;
+/** ARP opcode: request (ARPOP_REQUEST). */
 export const ARP_REQUEST = 1;
+/** ARP opcode: reply (ARPOP_REPLY). */
 export const ARP_REPLY = 2;
+/** IPv4 protocol number of ICMP (IPPROTO_ICMP). */
 export const IPPROTO_ICMP = 1;
+/** ICMP type: echo reply (ICMP_ECHOREPLY). */
 export const ICMP_ECHO_REPLY = 0;
+/** ICMP type: echo request (ICMP_ECHO). */
 export const ICMP_ECHO_REQUEST = 8;
+/** The Ethernet broadcast address ff:ff:ff:ff:ff:ff. */
 export const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 
+/** The four bytes of a dotted-quad IPv4 address; throws on anything else. */
 export function parseIp(ip: string): Uint8Array {
   const parts = typeof ip === 'string' ? ip.split('.') : [];
   const out = new Uint8Array(parts.map((p) => Number(p)));
@@ -18,6 +28,7 @@ export function parseIp(ip: string): Uint8Array {
   return out;
 }
 
+/** The dotted-quad text of the four IPv4 address bytes at `off`. */
 export function formatIp(b: Uint8Array, off = 0): string {
   return Array.from(b.subarray(off, off + 4)).join('.');
 }
@@ -38,15 +49,22 @@ function ethHeader(out: Uint8Array, dst: Uint8Array, src: Uint8Array, type: numb
   out[13] = type & 0xff;
 }
 
+/** The EtherType of a frame, or -1 if it is shorter than an Ethernet header. */
 export function etherType(frame: Uint8Array): number {
   return frame.length >= ETH_HLEN ? (frame[12] << 8) | frame[13] : -1;
 }
 
+/** An Ethernet/IPv4 ARP packet, the fields that matter to a request or reply. */
 export interface ArpPacket {
+  /** ARP_REQUEST or ARP_REPLY. */
   op: number;
+  /** Sender hardware address, 6 bytes. */
   senderMac: Uint8Array;
+  /** Sender IPv4 address, 4 bytes. */
   senderIp: Uint8Array;
+  /** Target hardware address, 6 bytes (zero in a request). */
   targetMac: Uint8Array;
+  /** Target IPv4 address, 4 bytes. */
   targetIp: Uint8Array;
 }
 
@@ -77,14 +95,23 @@ export function parseArp(frame: Uint8Array): ArpPacket | null {
   };
 }
 
+/** An ICMP echo request or reply in an IPv4 Ethernet frame. */
 export interface IcmpEcho {
+  /** Source MAC address, 6 bytes. */
   srcMac: Uint8Array;
+  /** Destination MAC address, 6 bytes. */
   dstMac: Uint8Array;
+  /** Source IPv4 address, 4 bytes. */
   srcIp: Uint8Array;
+  /** Destination IPv4 address, 4 bytes. */
   dstIp: Uint8Array;
+  /** ICMP_ECHO_REQUEST or ICMP_ECHO_REPLY. */
   type: number;
+  /** Echo identifier (16 bits). */
   id: number;
+  /** Echo sequence number (16 bits). */
   seq: number;
+  /** Echo data after the ICMP header. */
   payload: Uint8Array;
 }
 
@@ -134,6 +161,7 @@ export function parseIcmpEcho(frame: Uint8Array): IcmpEcho | null {
   };
 }
 
+/** True if two byte arrays have the same length and contents. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
