@@ -27,10 +27,13 @@
 // that descriptor's data is written. A failed ring access (fetching a descriptor, writing a
 // completion) halts the engine (STATUS.FAULT, INT FAULT) with Received Master Abort.
 
+/** Size in bytes of a submission descriptor. */
 export const DMAE_DESC_SIZE = 32;
+/** Size in bytes of a completion entry. */
 export const DMAE_CQE_SIZE = 16;
 
 export const DMAE_OP = {
+  /** Does nothing and completes successfully. */
   NOP: 0x00,
   /** guest[src, +length) -> device memory[dst, +length) */
   COPY_TO_DEVICE: 0x01,
@@ -44,10 +47,12 @@ export const DMAE_OP = {
   COPY_DEVICE: 0x05,
 } as const;
 
+/** Descriptor flag: the batch holding this descriptor interrupts regardless of INT_COALESCE. */
 export const DMAE_DESC_FLAG_IRQ = 0x01;
 export const DMAE_DESC_FLAGS_VALID = DMAE_DESC_FLAG_IRQ;
 
 export const DMAE_STATUS = {
+  /** The descriptor completed successfully. */
   SUCCESS: 0,
   /** an opcode the engine does not implement */
   BAD_OPCODE: 1,
@@ -126,13 +131,19 @@ export function encodeDescriptor(d: {
 
 /** A completion entry decoded, for drivers and tests. */
 export interface Completion {
+  /** The descriptor's cookie. */
   cookie: bigint;
+  /** CHECKSUM: the CRC-32; other opcodes: bytes processed (0 on error). */
   result: number;
+  /** A DMAE_STATUS value. */
   status: number;
+  /** The phase bit, CQ_PHASE when the entry was written. */
   phase: number;
+  /** SQ index of the descriptor this entry completes. */
   sqIndex: number;
 }
 
+/** Decodes the 16-byte completion entry at `at` of `bytes`. */
 export function decodeCompletion(bytes: Uint8Array, at = 0): Completion {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const info = v.getUint16(at + 14, true);

@@ -9,9 +9,13 @@ import { DMAE_BAR0_SIZE, DMAE_MSIX_PBA_OFFSET, DMAE_MSIX_TABLE_OFFSET, DMAE_MSIX
  * product would need one assigned). Class 08 80 00: base system peripheral, other.
  */
 export const DMAE_VENDOR_ID = 0x1b36;
+/** PCI device ID of the DMA engine (pcisim-only, see above). */
 export const DMAE_DEVICE_ID = 0x00f0;
+/** PCI revision ID of the DMA engine. */
 export const DMAE_REVISION = 0x01;
+/** PCI class code: 08 80 00, base system peripheral, other. */
 export const DMAE_CLASS_CODE = 0x088000;
+/** Default device memory (BAR2) size: 4 MiB. */
 export const DMAE_DEFAULT_DEVICE_MEMORY = 4 << 20;
 
 /** Options of {@link Hardware.addDmaEngine}. */

@@ -2,6 +2,7 @@
 export const DMA_LOG_MAX_RANGES = 256;
 /** Tracking granularities the device supports: powers of two from 4 KiB to 1 GiB. */
 export const DMA_LOG_MIN_PAGE = 4096;
+/** Largest dirty-tracking page size the device supports: 1 GiB. */
 export const DMA_LOG_MAX_PAGE = 2 ** 30;
 
 /** One IOVA range whose DMA writes are logged (VFIO_DEVICE_FEATURE_DMA_LOGGING_START). */

@@ -27,6 +27,7 @@ import {
 } from './regs.js';
 
 export const STATE_MAGIC = 0x45414d44; // "DMAE" read as a little-endian u32
+/** Format version of the save-state blob (exported as DMAE_STATE_VERSION). */
 export const STATE_VERSION = 1;
 const HEADER_BYTES = 0x18;
 
@@ -86,6 +87,7 @@ const FIELDS: Field[] = [
   { key: 'fault', check: bits(1) },
 ];
 
+/** Length in bytes of the save-state blob (exported as DMAE_STATE_BYTES). */
 export const STATE_BYTES = HEADER_BYTES + FIELDS.reduce((n, f) => n + (f.wide ? 8 : 4), 0) + 4;
 
 /** The blob for `s` on the device `id`. */
