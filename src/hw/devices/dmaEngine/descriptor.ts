@@ -32,6 +32,7 @@ export const DMAE_DESC_SIZE = 32;
 /** Size in bytes of a completion entry. */
 export const DMAE_CQE_SIZE = 16;
 
+/** Descriptor opcodes. */
 export const DMAE_OP = {
   /** Does nothing and completes successfully. */
   NOP: 0x00,
@@ -51,6 +52,7 @@ export const DMAE_OP = {
 export const DMAE_DESC_FLAG_IRQ = 0x01;
 export const DMAE_DESC_FLAGS_VALID = DMAE_DESC_FLAG_IRQ;
 
+/** Completion status values. */
 export const DMAE_STATUS = {
   /** The descriptor completed successfully. */
   SUCCESS: 0,
