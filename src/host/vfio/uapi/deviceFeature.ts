@@ -5,7 +5,9 @@
 import { VFIO } from './constants.js';
 import { defineStruct, requireBytes } from './structLayout.js';
 
+/** The fields of struct vfio_device_feature (include/uapi/linux/vfio.h), in camelCase. */
 export interface DeviceFeature {
+  /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
   /** Feature number | VFIO.DEVICE_FEATURE_{GET,SET,PROBE}. */
   flags: number;
@@ -18,6 +20,7 @@ export const DEVICE_FEATURE_MINSZ = 8;
 /** The payload of DEVICE_FEATURE_PCI_VF_TOKEN: a 16-byte UUID. */
 export const PCI_VF_TOKEN_SIZEOF = 16;
 
+/** Layout of struct vfio_device_feature: offset and C type of each field, sizeof and minsz. */
 export const deviceFeatureLayout = defineStruct<DeviceFeature>(
   'vfio_device_feature',
   DEVICE_FEATURE_SIZEOF,
@@ -28,7 +31,9 @@ export const deviceFeatureLayout = defineStruct<DeviceFeature>(
   DEVICE_FEATURE_MINSZ,
 );
 
+/** Reads a struct vfio_device_feature from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeDeviceFeature = deviceFeatureLayout.decode;
+/** Writes a struct vfio_device_feature (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeDeviceFeature = deviceFeatureLayout.encode;
 
 /** The feature number in a DEVICE_FEATURE flags word. */

@@ -30,6 +30,7 @@ export interface DmaLoggingControl {
   /** In: the tracking granularity asked for; out: the one the device chose. */
   pageSize: bigint;
   numRanges: number;
+  /** Reserved padding; 0. */
   reserved: number;
   /** "Pointer" to numRanges DmaLoggingRange entries: a byte offset into the arg (see above). */
   ranges: bigint;
@@ -39,6 +40,7 @@ export const DMA_LOGGING_CONTROL_SIZEOF = 24;
 /** offsetofend(struct vfio_device_feature_dma_logging_control, ranges): the whole struct. */
 export const DMA_LOGGING_CONTROL_MINSZ = 24;
 
+/** Layout of struct vfio_device_feature_dma_logging_control: offset and C type of each field, sizeof and minsz. */
 export const dmaLoggingControlLayout = defineStruct<DmaLoggingControl>(
   'vfio_device_feature_dma_logging_control',
   DMA_LOGGING_CONTROL_SIZEOF,
@@ -51,7 +53,9 @@ export const dmaLoggingControlLayout = defineStruct<DmaLoggingControl>(
   DMA_LOGGING_CONTROL_MINSZ,
 );
 
+/** Reads a struct vfio_device_feature_dma_logging_control from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeDmaLoggingControl = dmaLoggingControlLayout.decode;
+/** Writes a struct vfio_device_feature_dma_logging_control (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeDmaLoggingControl = dmaLoggingControlLayout.encode;
 
 /** struct vfio_device_feature_dma_logging_range. */
@@ -62,6 +66,7 @@ export interface DmaLoggingRange {
 
 export const DMA_LOGGING_RANGE_SIZEOF = 16;
 
+/** Layout of struct vfio_device_feature_dma_logging_range: offset and C type of each field, sizeof and minsz. */
 export const dmaLoggingRangeLayout = defineStruct<DmaLoggingRange>('vfio_device_feature_dma_logging_range', DMA_LOGGING_RANGE_SIZEOF, {
   iova: { offset: 0, kind: 'u64' },
   length: { offset: 8, kind: 'u64' },
@@ -87,6 +92,7 @@ export const DMA_LOGGING_REPORT_SIZEOF = 32;
 /** offsetofend(struct vfio_device_feature_dma_logging_report, bitmap): the whole struct. */
 export const DMA_LOGGING_REPORT_MINSZ = 32;
 
+/** Layout of struct vfio_device_feature_dma_logging_report: offset and C type of each field, sizeof and minsz. */
 export const dmaLoggingReportLayout = defineStruct<DmaLoggingReport>(
   'vfio_device_feature_dma_logging_report',
   DMA_LOGGING_REPORT_SIZEOF,
@@ -99,7 +105,9 @@ export const dmaLoggingReportLayout = defineStruct<DmaLoggingReport>(
   DMA_LOGGING_REPORT_MINSZ,
 );
 
+/** Reads a struct vfio_device_feature_dma_logging_report from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeDmaLoggingReport = dmaLoggingReportLayout.decode;
+/** Writes a struct vfio_device_feature_dma_logging_report (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeDmaLoggingReport = dmaLoggingReportLayout.encode;
 
 /**

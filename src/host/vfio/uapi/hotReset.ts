@@ -20,6 +20,7 @@ export interface PciDependentDevice {
 
 export const PCI_DEPENDENT_DEVICE_SIZEOF = 8;
 
+/** Layout of struct vfio_pci_dependent_device: offset and C type of each field, sizeof and minsz. */
 export const pciDependentDeviceLayout = defineStruct<PciDependentDevice>('vfio_pci_dependent_device', PCI_DEPENDENT_DEVICE_SIZEOF, {
   id: { offset: 0, kind: 'u32' },
   segment: { offset: 4, kind: 'u16' },
@@ -27,7 +28,9 @@ export const pciDependentDeviceLayout = defineStruct<PciDependentDevice>('vfio_p
   devfn: { offset: 7, kind: 'u8' },
 });
 
+/** The fields of struct vfio_pci_hot_reset_info (include/uapi/linux/vfio.h), in camelCase. */
 export interface PciHotResetInfo {
+  /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
   /** VFIO.PCI_HOT_RESET_FLAG_*. */
   flags: number;
@@ -40,6 +43,7 @@ export const PCI_HOT_RESET_INFO_SIZEOF = 12;
 /** offsetofend(struct vfio_pci_hot_reset_info, count). */
 export const PCI_HOT_RESET_INFO_MINSZ = 12;
 
+/** Layout of struct vfio_pci_hot_reset_info: offset and C type of each field, sizeof and minsz. */
 export const pciHotResetInfoLayout = defineStruct<PciHotResetInfo>(
   'vfio_pci_hot_reset_info',
   PCI_HOT_RESET_INFO_SIZEOF,
@@ -51,7 +55,9 @@ export const pciHotResetInfoLayout = defineStruct<PciHotResetInfo>(
   PCI_HOT_RESET_INFO_MINSZ,
 );
 
+/** Reads a struct vfio_pci_hot_reset_info from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodePciHotResetInfo = pciHotResetInfoLayout.decode;
+/** Writes a struct vfio_pci_hot_reset_info (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodePciHotResetInfo = pciHotResetInfoLayout.encode;
 
 /** The argsz a caller needs for `count` dependent devices (below it the kernel says ENOSPC). */
@@ -69,7 +75,9 @@ export function encodePciDependentDevices(arg: Uint8Array, devices: readonly Pci
   return encodeArray(pciDependentDeviceLayout, devices, arg, PCI_HOT_RESET_INFO_SIZEOF);
 }
 
+/** The fields of struct vfio_pci_hot_reset (include/uapi/linux/vfio.h), in camelCase. */
 export interface PciHotReset {
+  /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
   /** Must be 0. */
   flags: number;
@@ -82,6 +90,7 @@ export const PCI_HOT_RESET_SIZEOF = 12;
 /** offsetofend(struct vfio_pci_hot_reset, count). */
 export const PCI_HOT_RESET_MINSZ = 12;
 
+/** Layout of struct vfio_pci_hot_reset: offset and C type of each field, sizeof and minsz. */
 export const pciHotResetLayout = defineStruct<PciHotReset>(
   'vfio_pci_hot_reset',
   PCI_HOT_RESET_SIZEOF,
@@ -93,7 +102,9 @@ export const pciHotResetLayout = defineStruct<PciHotReset>(
   PCI_HOT_RESET_MINSZ,
 );
 
+/** Reads a struct vfio_pci_hot_reset from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodePciHotReset = pciHotResetLayout.decode;
+/** Writes a struct vfio_pci_hot_reset (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodePciHotReset = pciHotResetLayout.encode;
 
 /** Read the s32 group_fds[] that follow the header; EFAULT unless all `count` are inside `arg`. */

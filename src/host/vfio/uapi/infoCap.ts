@@ -11,6 +11,7 @@ import { VFIO } from './constants.js';
 import { decodeArray, defineStruct, encodeArray, requireBytes } from './structLayout.js';
 import { uapiFault, uapiInvalid } from './uapiError.js';
 
+/** The fields of struct vfio_info_cap_header (include/uapi/linux/vfio.h), in camelCase. */
 export interface InfoCapHeader {
   /** Capability id, scoped to the ioctl (REGION_INFO_CAP_*, DEVICE_INFO_CAP_*). */
   id: number;
@@ -22,6 +23,7 @@ export interface InfoCapHeader {
 
 export const INFO_CAP_HEADER_SIZEOF = 8;
 
+/** Layout of struct vfio_info_cap_header: offset and C type of each field, sizeof and minsz. */
 export const infoCapHeaderLayout = defineStruct<InfoCapHeader>('vfio_info_cap_header', INFO_CAP_HEADER_SIZEOF, {
   id: { offset: 0, kind: 'u16' },
   version: { offset: 2, kind: 'u16' },
@@ -45,6 +47,7 @@ export interface FoundInfoCap extends InfoCapHeader {
 
 export const SPARSE_MMAP_CAP_VERSION = 1;
 
+/** The fields of struct vfio_region_sparse_mmap_area (include/uapi/linux/vfio.h), in camelCase. */
 export interface SparseMmapArea {
   /** Offset of the mmap-able area within the region. */
   offset: bigint;
@@ -53,11 +56,13 @@ export interface SparseMmapArea {
 
 export const SPARSE_MMAP_AREA_SIZEOF = 16;
 
+/** Layout of struct vfio_region_sparse_mmap_area: offset and C type of each field, sizeof and minsz. */
 export const sparseMmapAreaLayout = defineStruct<SparseMmapArea>('vfio_region_sparse_mmap_area', SPARSE_MMAP_AREA_SIZEOF, {
   offset: { offset: 0, kind: 'u64' },
   size: { offset: 8, kind: 'u64' },
 });
 
+/** The fixed part of struct vfio_region_info_cap_sparse_mmap (include/uapi/linux/vfio.h), without areas[]. */
 export interface SparseMmapCapFixed extends InfoCapHeader {
   nrAreas: number;
   reserved: number;
@@ -66,6 +71,7 @@ export interface SparseMmapCapFixed extends InfoCapHeader {
 /** sizeof(struct vfio_region_info_cap_sparse_mmap) without its areas[]. */
 export const SPARSE_MMAP_CAP_SIZEOF = 16;
 
+/** Layout of struct vfio_region_info_cap_sparse_mmap: offset and C type of each field, sizeof and minsz. */
 export const sparseMmapCapLayout = defineStruct<SparseMmapCapFixed>('vfio_region_info_cap_sparse_mmap', SPARSE_MMAP_CAP_SIZEOF, {
   id: { offset: 0, kind: 'u16' },
   version: { offset: 2, kind: 'u16' },
@@ -78,6 +84,7 @@ export const sparseMmapCapLayout = defineStruct<SparseMmapCapFixed>('vfio_region
 
 export const REGION_TYPE_CAP_VERSION = 1;
 
+/** The fields of struct vfio_region_info_cap_type (include/uapi/linux/vfio.h), in camelCase. */
 export interface RegionTypeCap extends InfoCapHeader {
   /** VFIO.REGION_TYPE_*. */
   type: number;
@@ -87,6 +94,7 @@ export interface RegionTypeCap extends InfoCapHeader {
 
 export const REGION_TYPE_CAP_SIZEOF = 16;
 
+/** Layout of struct vfio_region_info_cap_type: offset and C type of each field, sizeof and minsz. */
 export const regionTypeCapLayout = defineStruct<RegionTypeCap>('vfio_region_info_cap_type', REGION_TYPE_CAP_SIZEOF, {
   id: { offset: 0, kind: 'u16' },
   version: { offset: 2, kind: 'u16' },
@@ -104,6 +112,7 @@ export const MSIX_MAPPABLE_CAP_SIZEOF = INFO_CAP_HEADER_SIZEOF;
 
 export const PCI_ATOMIC_COMP_CAP_VERSION = 1;
 
+/** The fields of struct vfio_device_info_cap_pci_atomic_comp (include/uapi/linux/vfio.h), in camelCase. */
 export interface PciAtomicCompCap extends InfoCapHeader {
   /** VFIO.PCI_ATOMIC_COMP{32,64,128}. */
   flags: number;
@@ -112,6 +121,7 @@ export interface PciAtomicCompCap extends InfoCapHeader {
 
 export const PCI_ATOMIC_COMP_CAP_SIZEOF = 16;
 
+/** Layout of struct vfio_device_info_cap_pci_atomic_comp: offset and C type of each field, sizeof and minsz. */
 export const pciAtomicCompCapLayout = defineStruct<PciAtomicCompCap>('vfio_device_info_cap_pci_atomic_comp', PCI_ATOMIC_COMP_CAP_SIZEOF, {
   id: { offset: 0, kind: 'u16' },
   version: { offset: 2, kind: 'u16' },

@@ -2,7 +2,9 @@
 
 import { defineStruct } from './structLayout.js';
 
+/** The fields of struct vfio_device_ioeventfd (include/uapi/linux/vfio.h), in camelCase. */
 export interface DeviceIoeventfd {
+  /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
   /** Exactly one VFIO.DEVICE_IOEVENTFD_{8,16,32,64} width bit. */
   flags: number;
@@ -12,6 +14,7 @@ export interface DeviceIoeventfd {
   data: bigint;
   /** The eventfd, or -1 to de-assign. */
   fd: number;
+  /** Reserved padding; 0. */
   reserved: number;
 }
 
@@ -20,6 +23,7 @@ export const DEVICE_IOEVENTFD_SIZEOF = 32;
 /** offsetofend(struct vfio_device_ioeventfd, fd): the trailing reserved word is not copied in. */
 export const DEVICE_IOEVENTFD_MINSZ = 28;
 
+/** Layout of struct vfio_device_ioeventfd: offset and C type of each field, sizeof and minsz. */
 export const deviceIoeventfdLayout = defineStruct<DeviceIoeventfd>(
   'vfio_device_ioeventfd',
   DEVICE_IOEVENTFD_SIZEOF,
@@ -34,5 +38,7 @@ export const deviceIoeventfdLayout = defineStruct<DeviceIoeventfd>(
   DEVICE_IOEVENTFD_MINSZ,
 );
 
+/** Reads a struct vfio_device_ioeventfd from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeDeviceIoeventfd = deviceIoeventfdLayout.decode;
+/** Writes a struct vfio_device_ioeventfd (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeDeviceIoeventfd = deviceIoeventfdLayout.encode;

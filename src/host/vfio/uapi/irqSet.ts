@@ -5,7 +5,9 @@ import { VFIO } from './constants.js';
 import { checkFieldValue, defineStruct, readScalars, writeScalars } from './structLayout.js';
 import { uapiInvalid } from './uapiError.js';
 
+/** The fields of struct vfio_irq_set (include/uapi/linux/vfio.h), in camelCase. */
 export interface IrqSet {
+  /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
   /** One VFIO.IRQ_SET_DATA_* bit | one VFIO.IRQ_SET_ACTION_* bit. */
   flags: number;
@@ -19,6 +21,7 @@ export const IRQ_SET_SIZEOF = 20;
 /** offsetofend(struct vfio_irq_set, count). */
 export const IRQ_SET_MINSZ = 20;
 
+/** Layout of struct vfio_irq_set: offset and C type of each field, sizeof and minsz. */
 export const irqSetLayout = defineStruct<IrqSet>(
   'vfio_irq_set',
   IRQ_SET_SIZEOF,
@@ -32,7 +35,9 @@ export const irqSetLayout = defineStruct<IrqSet>(
   IRQ_SET_MINSZ,
 );
 
+/** Reads a struct vfio_irq_set from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeIrqSet = irqSetLayout.decode;
+/** Writes a struct vfio_irq_set (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeIrqSet = irqSetLayout.encode;
 
 /** The data[] payload, by DATA_* type. Bools are the raw bytes (non-zero means set). */

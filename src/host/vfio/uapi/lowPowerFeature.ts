@@ -7,11 +7,13 @@ import { defineStruct } from './structLayout.js';
 export interface LowPowerEntryWithWakeup {
   /** eventfd signalled when the device wakes up. */
   wakeupEventfd: number;
+  /** Reserved padding; 0. */
   reserved: number;
 }
 
 export const LOW_POWER_ENTRY_WITH_WAKEUP_SIZEOF = 8;
 
+/** Layout of struct vfio_device_low_power_entry_with_wakeup: offset and C type of each field, sizeof and minsz. */
 export const lowPowerEntryWithWakeupLayout = defineStruct<LowPowerEntryWithWakeup>(
   'vfio_device_low_power_entry_with_wakeup',
   LOW_POWER_ENTRY_WITH_WAKEUP_SIZEOF,
@@ -21,5 +23,7 @@ export const lowPowerEntryWithWakeupLayout = defineStruct<LowPowerEntryWithWakeu
   },
 );
 
+/** Reads a struct vfio_device_low_power_entry_with_wakeup from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeLowPowerEntryWithWakeup = lowPowerEntryWithWakeupLayout.decode;
+/** Writes a struct vfio_device_low_power_entry_with_wakeup (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeLowPowerEntryWithWakeup = lowPowerEntryWithWakeupLayout.encode;

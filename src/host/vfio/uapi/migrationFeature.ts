@@ -13,11 +13,14 @@ export interface FeatureMigration {
 
 export const FEATURE_MIGRATION_SIZEOF = 8;
 
+/** Layout of struct vfio_device_feature_migration: offset and C type of each field, sizeof and minsz. */
 export const featureMigrationLayout = defineStruct<FeatureMigration>('vfio_device_feature_migration', FEATURE_MIGRATION_SIZEOF, {
   flags: { offset: 0, kind: 'u64' },
 });
 
+/** Reads a struct vfio_device_feature_migration from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeFeatureMigration = featureMigrationLayout.decode;
+/** Writes a struct vfio_device_feature_migration (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeFeatureMigration = featureMigrationLayout.encode;
 
 /** struct vfio_device_feature_mig_state. */
@@ -32,6 +35,7 @@ export const FEATURE_MIG_STATE_SIZEOF = 8;
 /** offsetofend(struct vfio_device_feature_mig_state, data_fd). */
 export const FEATURE_MIG_STATE_MINSZ = 8;
 
+/** Layout of struct vfio_device_feature_mig_state: offset and C type of each field, sizeof and minsz. */
 export const featureMigStateLayout = defineStruct<FeatureMigState>(
   'vfio_device_feature_mig_state',
   FEATURE_MIG_STATE_SIZEOF,
@@ -42,7 +46,9 @@ export const featureMigStateLayout = defineStruct<FeatureMigState>(
   FEATURE_MIG_STATE_MINSZ,
 );
 
+/** Reads a struct vfio_device_feature_mig_state from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeFeatureMigState = featureMigStateLayout.decode;
+/** Writes a struct vfio_device_feature_mig_state (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeFeatureMigState = featureMigStateLayout.encode;
 
 /** struct vfio_device_feature_mig_data_size. */
@@ -53,9 +59,12 @@ export interface FeatureMigDataSize {
 
 export const FEATURE_MIG_DATA_SIZE_SIZEOF = 8;
 
+/** Layout of struct vfio_device_feature_mig_data_size: offset and C type of each field, sizeof and minsz. */
 export const featureMigDataSizeLayout = defineStruct<FeatureMigDataSize>('vfio_device_feature_mig_data_size', FEATURE_MIG_DATA_SIZE_SIZEOF, {
   stopCopyLength: { offset: 0, kind: 'u64' },
 });
 
+/** Reads a struct vfio_device_feature_mig_data_size from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeFeatureMigDataSize = featureMigDataSizeLayout.decode;
+/** Writes a struct vfio_device_feature_mig_data_size (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeFeatureMigDataSize = featureMigDataSizeLayout.encode;

@@ -3,7 +3,9 @@
 
 import { defineStruct } from './structLayout.js';
 
+/** The fields of struct vfio_precopy_info (include/uapi/linux/vfio.h), in camelCase. */
 export interface PrecopyInfo {
+  /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
   flags: number;
   /** Initial precopy data still to be read; it only shrinks. */
@@ -17,6 +19,7 @@ export const PRECOPY_INFO_SIZEOF = 24;
 /** offsetofend(struct vfio_precopy_info, dirty_bytes): the whole struct. */
 export const PRECOPY_INFO_MINSZ = 24;
 
+/** Layout of struct vfio_precopy_info: offset and C type of each field, sizeof and minsz. */
 export const precopyInfoLayout = defineStruct<PrecopyInfo>(
   'vfio_precopy_info',
   PRECOPY_INFO_SIZEOF,
@@ -29,5 +32,7 @@ export const precopyInfoLayout = defineStruct<PrecopyInfo>(
   PRECOPY_INFO_MINSZ,
 );
 
+/** Reads a struct vfio_precopy_info from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodePrecopyInfo = precopyInfoLayout.decode;
+/** Writes a struct vfio_precopy_info (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodePrecopyInfo = precopyInfoLayout.encode;

@@ -3,7 +3,9 @@
 
 import { defineStruct } from './structLayout.js';
 
+/** The fields of struct vfio_region_info (include/uapi/linux/vfio.h), in camelCase. */
 export interface RegionInfo {
+  /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
   /** VFIO.REGION_INFO_FLAG_*. */
   flags: number;
@@ -22,6 +24,7 @@ export const REGION_INFO_SIZEOF = 32;
 /** offsetofend(struct vfio_region_info, offset): the whole struct. */
 export const REGION_INFO_MINSZ = 32;
 
+/** Layout of struct vfio_region_info: offset and C type of each field, sizeof and minsz. */
 export const regionInfoLayout = defineStruct<RegionInfo>(
   'vfio_region_info',
   REGION_INFO_SIZEOF,
@@ -36,5 +39,7 @@ export const regionInfoLayout = defineStruct<RegionInfo>(
   REGION_INFO_MINSZ,
 );
 
+/** Reads a struct vfio_region_info from an ioctl argument: EFAULT if its minsz bytes are not there. */
 export const decodeRegionInfo = regionInfoLayout.decode;
+/** Writes a struct vfio_region_info (or its first `length` bytes) into an ioctl argument: EFAULT if it does not fit, EINVAL for a value a field cannot hold. */
 export const encodeRegionInfo = regionInfoLayout.encode;
