@@ -29,6 +29,7 @@ import { uapiError, uapiFault } from './uapiError.js';
 export interface DmaLoggingControl {
   /** In: the tracking granularity asked for; out: the one the device chose. */
   pageSize: bigint;
+  /** Number of ranges at `ranges` (num_ranges). */
   numRanges: number;
   /** Reserved padding; 0. */
   reserved: number;
@@ -36,6 +37,7 @@ export interface DmaLoggingControl {
   ranges: bigint;
 }
 
+/** sizeof(struct vfio_device_feature_dma_logging_control). */
 export const DMA_LOGGING_CONTROL_SIZEOF = 24;
 /** offsetofend(struct vfio_device_feature_dma_logging_control, ranges): the whole struct. */
 export const DMA_LOGGING_CONTROL_MINSZ = 24;
@@ -60,10 +62,13 @@ export const encodeDmaLoggingControl = dmaLoggingControlLayout.encode;
 
 /** struct vfio_device_feature_dma_logging_range. */
 export interface DmaLoggingRange {
+  /** First IOVA of the tracked range. */
   iova: bigint;
+  /** Length in bytes of the tracked range. */
   length: bigint;
 }
 
+/** sizeof(struct vfio_device_feature_dma_logging_range). */
 export const DMA_LOGGING_RANGE_SIZEOF = 16;
 
 /** Layout of struct vfio_device_feature_dma_logging_range: offset and C type of each field, sizeof and minsz. */
@@ -80,7 +85,9 @@ export const DMA_LOGGING_MAX_RANGES = 4096 / DMA_LOGGING_RANGE_SIZEOF;
 
 /** struct vfio_device_feature_dma_logging_report. */
 export interface DmaLoggingReport {
+  /** First IOVA to report. */
   iova: bigint;
+  /** Length in bytes of the range to report. */
   length: bigint;
   /** Reporting granularity: one bitmap bit per page_size bytes of IOVA. */
   pageSize: bigint;
@@ -88,6 +95,7 @@ export interface DmaLoggingReport {
   bitmap: bigint;
 }
 
+/** sizeof(struct vfio_device_feature_dma_logging_report). */
 export const DMA_LOGGING_REPORT_SIZEOF = 32;
 /** offsetofend(struct vfio_device_feature_dma_logging_report, bitmap): the whole struct. */
 export const DMA_LOGGING_REPORT_MINSZ = 32;

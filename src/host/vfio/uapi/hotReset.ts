@@ -12,12 +12,15 @@ export interface PciDependentDevice {
    * VFIO.PCI_DEVID_NOT_OWNED, which as a __u32 reads back as 0xffffffff).
    */
   id: number;
+  /** PCI segment (domain) number. */
   segment: number;
+  /** PCI bus number. */
   bus: number;
   /** (slot << 3) | function. */
   devfn: number;
 }
 
+/** sizeof(struct vfio_pci_dependent_device). */
 export const PCI_DEPENDENT_DEVICE_SIZEOF = 8;
 
 /** Layout of struct vfio_pci_dependent_device: offset and C type of each field, sizeof and minsz. */

@@ -21,6 +21,7 @@ export interface InfoCapHeader {
   next: number;
 }
 
+/** sizeof(struct vfio_info_cap_header): id u16, version u16, next u32. */
 export const INFO_CAP_HEADER_SIZEOF = 8;
 
 /** Layout of struct vfio_info_cap_header: offset and C type of each field, sizeof and minsz. */
@@ -32,8 +33,11 @@ export const infoCapHeaderLayout = defineStruct<InfoCapHeader>('vfio_info_cap_he
 
 /** A capability to put in a chain: id, version, and the bytes that follow its header. */
 export interface InfoCap {
+  /** Capability ID, scoped to the ioctl (REGION_INFO_CAP_*, DEVICE_INFO_CAP_*). */
   id: number;
+  /** Capability version. */
   version: number;
+  /** The capability's bytes after its 8-byte header. */
   body: Uint8Array;
 }
 
@@ -45,15 +49,18 @@ export interface FoundInfoCap extends InfoCapHeader {
 
 // ---- sparse mmap (REGION_INFO_CAP_SPARSE_MMAP, version 1) ----
 
+/** Version of the sparse mmap capability this code writes (1). */
 export const SPARSE_MMAP_CAP_VERSION = 1;
 
 /** The fields of struct vfio_region_sparse_mmap_area (include/uapi/linux/vfio.h), in camelCase. */
 export interface SparseMmapArea {
   /** Offset of the mmap-able area within the region. */
   offset: bigint;
+  /** Size in bytes of the mmap-able area. */
   size: bigint;
 }
 
+/** sizeof(struct vfio_region_sparse_mmap_area). */
 export const SPARSE_MMAP_AREA_SIZEOF = 16;
 
 /** Layout of struct vfio_region_sparse_mmap_area: offset and C type of each field, sizeof and minsz. */
@@ -64,7 +71,9 @@ export const sparseMmapAreaLayout = defineStruct<SparseMmapArea>('vfio_region_sp
 
 /** The fixed part of struct vfio_region_info_cap_sparse_mmap (include/uapi/linux/vfio.h), without areas[]. */
 export interface SparseMmapCapFixed extends InfoCapHeader {
+  /** Number of areas[] that follow (nr_areas). */
   nrAreas: number;
+  /** Reserved; 0. */
   reserved: number;
 }
 
@@ -82,6 +91,7 @@ export const sparseMmapCapLayout = defineStruct<SparseMmapCapFixed>('vfio_region
 
 // ---- device specific region type (REGION_INFO_CAP_TYPE, version 1) ----
 
+/** Version of the region type capability this code writes (1). */
 export const REGION_TYPE_CAP_VERSION = 1;
 
 /** The fields of struct vfio_region_info_cap_type (include/uapi/linux/vfio.h), in camelCase. */
@@ -92,6 +102,7 @@ export interface RegionTypeCap extends InfoCapHeader {
   subtype: number;
 }
 
+/** sizeof(struct vfio_region_info_cap_type). */
 export const REGION_TYPE_CAP_SIZEOF = 16;
 
 /** Layout of struct vfio_region_info_cap_type: offset and C type of each field, sizeof and minsz. */
@@ -105,20 +116,25 @@ export const regionTypeCapLayout = defineStruct<RegionTypeCap>('vfio_region_info
 
 // ---- MSI-X mappable (REGION_INFO_CAP_MSIX_MAPPABLE, version 1): a bare header ----
 
+/** Version of the MSI-X mappable capability this code writes (1). */
 export const MSIX_MAPPABLE_CAP_VERSION = 1;
+/** Size of the MSI-X mappable capability: a bare header, it has no body. */
 export const MSIX_MAPPABLE_CAP_SIZEOF = INFO_CAP_HEADER_SIZEOF;
 
 // ---- PCIe AtomicOp completer (DEVICE_INFO_CAP_PCI_ATOMIC_COMP, version 1) ----
 
+/** Version of the PCI atomic completer capability this code writes (1). */
 export const PCI_ATOMIC_COMP_CAP_VERSION = 1;
 
 /** The fields of struct vfio_device_info_cap_pci_atomic_comp (include/uapi/linux/vfio.h), in camelCase. */
 export interface PciAtomicCompCap extends InfoCapHeader {
   /** VFIO.PCI_ATOMIC_COMP{32,64,128}. */
   flags: number;
+  /** Reserved; 0. */
   reserved: number;
 }
 
+/** sizeof(struct vfio_device_info_cap_pci_atomic_comp). */
 export const PCI_ATOMIC_COMP_CAP_SIZEOF = 16;
 
 /** Layout of struct vfio_device_info_cap_pci_atomic_comp: offset and C type of each field, sizeof and minsz. */
@@ -137,6 +153,7 @@ function bodyOf<T extends InfoCapHeader>(layout: { size: number; encode(v: T): U
   return layout.encode(value).slice(INFO_CAP_HEADER_SIZEOF);
 }
 
+/** A REGION_INFO_CAP_SPARSE_MMAP capability listing the mmap-able `areas` of a region. */
 export function sparseMmapCap(areas: readonly SparseMmapArea[]): InfoCap {
   const fixed = bodyOf(sparseMmapCapLayout, { id: 0, version: 0, next: 0, nrAreas: areas.length, reserved: 0 });
   const body = new Uint8Array(fixed.length + areas.length * SPARSE_MMAP_AREA_SIZEOF);
@@ -145,6 +162,7 @@ export function sparseMmapCap(areas: readonly SparseMmapArea[]): InfoCap {
   return { id: VFIO.REGION_INFO_CAP_SPARSE_MMAP, version: SPARSE_MMAP_CAP_VERSION, body };
 }
 
+/** A REGION_INFO_CAP_TYPE capability giving a region's type and subtype. */
 export function regionTypeCap(type: number, subtype: number): InfoCap {
   return {
     id: VFIO.REGION_INFO_CAP_TYPE,
@@ -153,10 +171,12 @@ export function regionTypeCap(type: number, subtype: number): InfoCap {
   };
 }
 
+/** A REGION_INFO_CAP_MSIX_MAPPABLE capability: the BAR's MSI-X table may be mmapped. */
 export function msixMappableCap(): InfoCap {
   return { id: VFIO.REGION_INFO_CAP_MSIX_MAPPABLE, version: MSIX_MAPPABLE_CAP_VERSION, body: new Uint8Array(0) };
 }
 
+/** A DEVICE_INFO_CAP_PCI_ATOMIC_COMP capability with VFIO.PCI_ATOMIC_COMP* `flags`. */
 export function pciAtomicCompCap(flags: number): InfoCap {
   return {
     id: VFIO.DEVICE_INFO_CAP_PCI_ATOMIC_COMP,

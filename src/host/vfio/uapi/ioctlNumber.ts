@@ -6,9 +6,13 @@
 //
 // So a vfio request is just (type << 8) | number.
 
+/** Bits of the number field of an ioctl request (_IOC_NRBITS). */
 export const IOC_NRBITS = 8;
+/** Bits of the type field of an ioctl request (_IOC_TYPEBITS). */
 export const IOC_TYPEBITS = 8;
+/** Shift of the number field of an ioctl request (_IOC_NRSHIFT). */
 export const IOC_NRSHIFT = 0;
+/** Shift of the type field of an ioctl request (_IOC_TYPESHIFT). */
 export const IOC_TYPESHIFT = IOC_NRSHIFT + IOC_NRBITS;
 
 /** The ioctl "type" (magic) byte of vfio: the character ';'. */

@@ -11,8 +11,11 @@ export interface IrqSet {
   argsz: number;
   /** One VFIO.IRQ_SET_DATA_* bit | one VFIO.IRQ_SET_ACTION_* bit. */
   flags: number;
+  /** The irq index (VFIO.PCI_*_IRQ_INDEX). */
   index: number;
+  /** First vector of the range. */
   start: number;
+  /** Number of vectors; with DATA_NONE and ACTION_TRIGGER, 0 disables the index. */
   count: number;
 }
 

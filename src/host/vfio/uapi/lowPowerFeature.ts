@@ -11,6 +11,7 @@ export interface LowPowerEntryWithWakeup {
   reserved: number;
 }
 
+/** sizeof(struct vfio_device_low_power_entry_with_wakeup). */
 export const LOW_POWER_ENTRY_WITH_WAKEUP_SIZEOF = 8;
 
 /** Layout of struct vfio_device_low_power_entry_with_wakeup: offset and C type of each field, sizeof and minsz. */

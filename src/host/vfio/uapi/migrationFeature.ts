@@ -11,6 +11,7 @@ export interface FeatureMigration {
   flags: bigint;
 }
 
+/** sizeof(struct vfio_device_feature_migration). */
 export const FEATURE_MIGRATION_SIZEOF = 8;
 
 /** Layout of struct vfio_device_feature_migration: offset and C type of each field, sizeof and minsz. */
@@ -31,6 +32,7 @@ export interface FeatureMigState {
   dataFd: number;
 }
 
+/** sizeof(struct vfio_device_feature_mig_state). */
 export const FEATURE_MIG_STATE_SIZEOF = 8;
 /** offsetofend(struct vfio_device_feature_mig_state, data_fd). */
 export const FEATURE_MIG_STATE_MINSZ = 8;
@@ -57,6 +59,7 @@ export interface FeatureMigDataSize {
   stopCopyLength: bigint;
 }
 
+/** sizeof(struct vfio_device_feature_mig_data_size). */
 export const FEATURE_MIG_DATA_SIZE_SIZEOF = 8;
 
 /** Layout of struct vfio_device_feature_mig_data_size: offset and C type of each field, sizeof and minsz. */

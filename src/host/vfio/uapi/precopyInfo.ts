@@ -7,6 +7,7 @@ import { defineStruct } from './structLayout.js';
 export interface PrecopyInfo {
   /** Size in bytes of the caller's buffer: the struct and what follows it (argsz). */
   argsz: number;
+  /** Must be 0. */
   flags: number;
   /** Initial precopy data still to be read; it only shrinks. */
   initialBytes: bigint;

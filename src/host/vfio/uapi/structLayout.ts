@@ -16,8 +16,10 @@ import { uapiFault, uapiInvalid } from './uapiError.js';
 
 /** C field types used by the vfio uapi. */
 export type NumberKind = 'u8' | 'u16' | 'u32' | 's32';
+/** C field types used by the vfio uapi, u64 included (read as bigint). */
 export type FieldKind = NumberKind | 'u64';
 
+/** Where one field lives: its offset and C type; bigint fields must be u64. */
 export type FieldSpec<V> = V extends bigint
   ? { readonly offset: number; readonly kind: 'u64' }
   : { readonly offset: number; readonly kind: NumberKind };
@@ -25,8 +27,10 @@ export type FieldSpec<V> = V extends bigint
 /** One FieldSpec per property of T: bigint properties must be u64, number properties not. */
 export type StructFields<T> = { readonly [K in keyof T]-?: FieldSpec<T[K]> };
 
+/** A struct value: every field a number, or a bigint for u64. */
 export type StructValue<T> = { [K in keyof T]: number | bigint };
 
+/** A C struct layout and its little-endian decode/encode (see defineStruct). */
 export interface StructLayout<T extends StructValue<T>> {
   /** The C struct name, used in error messages. */
   readonly name: string;
@@ -34,6 +38,7 @@ export interface StructLayout<T extends StructValue<T>> {
   readonly size: number;
   /** Bytes that must be readable to decode: offsetofend of the last field the kernel copies in. */
   readonly minsz: number;
+  /** Offset and C type of each field. */
   readonly fields: StructFields<T>;
   /** Read the struct at `at` in `buf`. */
   decode(buf: Uint8Array, at?: number): T;
@@ -44,10 +49,12 @@ export interface StructLayout<T extends StructValue<T>> {
   encode(value: T, buf?: Uint8Array, at?: number, length?: number): Uint8Array;
 }
 
+/** Size in bytes of each C field type. */
 export const FIELD_BYTES: Readonly<Record<FieldKind, number>> = { u8: 1, u16: 2, u32: 4, s32: 4, u64: 8 };
 
 const U64_LIMIT = 1n << 64n;
 
+/** A DataView over exactly the bytes of `buf`. */
 export function dataView(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }

@@ -9,14 +9,17 @@
 import type { ErrnoName } from '../errno.js';
 import { VfioError } from '../vfioError.js';
 
+/** A VfioError with errno `code` and `message`. */
 export function uapiError(code: ErrnoName, message: string): VfioError {
   return new VfioError(code, message);
 }
 
+/** An EFAULT VfioError: a copy to or from the ioctl argument failed. */
 export function uapiFault(message: string): VfioError {
   return new VfioError('EFAULT', message);
 }
 
+/** An EINVAL VfioError: the argument's bytes say something the kernel refuses. */
 export function uapiInvalid(message: string): VfioError {
   return new VfioError('EINVAL', message);
 }
