@@ -219,7 +219,16 @@ export function placeInfoCapChain(
   argsz: number,
   infoSize: number,
   caps: readonly InfoCap[],
-): { fits: boolean; argsz: number; capOffset: number; chain: Uint8Array } {
+): {
+  /** True if the chain fits in argsz and is to be written after the struct. */
+  fits: boolean;
+  /** The argsz to report back: unchanged if it fits, else the size needed. */
+  argsz: number;
+  /** cap_offset to report: infoSize if it fits, else 0. */
+  capOffset: number;
+  /** The encoded chain, offsets counted from the start of the info struct. */
+  chain: Uint8Array;
+} {
   if (caps.length === 0) return { fits: true, argsz, capOffset: 0, chain: new Uint8Array(0) };
   const chain = encodeInfoCapChain(caps, infoSize);
   const needed = infoSize + chain.length;
@@ -256,7 +265,13 @@ export function findInfoCap(buf: Uint8Array, capOffset: number, id: number): Fou
 }
 
 /** The sparse mmap capability whose header is at `at`, with its areas; EFAULT if truncated. */
-export function decodeSparseMmapCap(buf: Uint8Array, at: number): SparseMmapCapFixed & { areas: SparseMmapArea[] } {
+export function decodeSparseMmapCap(
+  buf: Uint8Array,
+  at: number,
+): SparseMmapCapFixed & {
+  /** The nr_areas areas that follow the fixed part. */
+  areas: SparseMmapArea[];
+} {
   const fixed = sparseMmapCapLayout.decode(buf, at);
   return { ...fixed, areas: decodeArray(sparseMmapAreaLayout, buf, at + SPARSE_MMAP_CAP_SIZEOF, fixed.nrAreas) };
 }

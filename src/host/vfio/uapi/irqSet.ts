@@ -45,9 +45,22 @@ export const encodeIrqSet = irqSetLayout.encode;
 
 /** The data[] payload, by DATA_* type. Bools are the raw bytes (non-zero means set). */
 export type IrqSetData =
-  | { kind: 'none' }
-  | { kind: 'bool'; values: number[] }
-  | { kind: 'eventfd'; fds: number[] };
+  | {
+      /** DATA_NONE: no payload. */
+      kind: 'none';
+    }
+  | {
+      /** DATA_BOOL: one u8 per vector. */
+      kind: 'bool';
+      /** The bytes, one per vector from `start`. */
+      values: number[];
+    }
+  | {
+      /** DATA_EVENTFD: one s32 fd per vector. */
+      kind: 'eventfd';
+      /** The eventfds, one per vector from `start`; -1 unwires a vector. */
+      fds: number[];
+    };
 
 /**
  * Bytes per data element for the DATA_* type in `flags`: 0 (NONE), 1 (BOOL), 4 (EVENTFD), or

@@ -21,8 +21,18 @@ export type FieldKind = NumberKind | 'u64';
 
 /** Where one field lives: its offset and C type; bigint fields must be u64. */
 export type FieldSpec<V> = V extends bigint
-  ? { readonly offset: number; readonly kind: 'u64' }
-  : { readonly offset: number; readonly kind: NumberKind };
+  ? {
+      /** Byte offset of the field in the struct. */
+      readonly offset: number;
+      /** C type of the field. */
+      readonly kind: 'u64';
+    }
+  : {
+      /** Byte offset of the field in the struct. */
+      readonly offset: number;
+      /** C type of the field. */
+      readonly kind: NumberKind;
+    };
 
 /** One FieldSpec per property of T: bigint properties must be u64, number properties not. */
 export type StructFields<T> = { readonly [K in keyof T]-?: FieldSpec<T[K]> };
