@@ -11,7 +11,7 @@ export const VIRTIO_TRANS_ID_NET = 0x1000;
 export const VIRTIO_ID_NET = 1;
 /** non-transitional devices: revision 1 or higher, subsystem device ID 0x40 or higher */
 export const VIRTIO_PCI_MODERN_REVISION = 1;
-/** PCI subsystem device ID this model presents; 0x40 or higher marks it as not legacy-only. */
+/** PCI subsystem device ID the virtio-net PF presents (0x1100, as QEMU's virtio devices); the spec asks 0x40 or higher of a non-transitional device. */
 export const VIRTIO_PCI_SUBSYSTEM_ID = 0x1100;
 
 // ---- device status (2.1) --------------------------------------------------------------------------------
