@@ -52,13 +52,18 @@ const OPT_IN: Record<string, () => Promise<SuiteModule>> = {
 // another change adds the real-guest bench; list it only where it exists
 if (existsSync(join(HERE, 'realGuest.ts'))) OPT_IN.realGuest = () => import('./realGuest.js' as string) as Promise<SuiteModule>;
 
+/** A figure for the table; a case whose suite wrote no such figure (JSON turns NaN into null) shows '-'. */
+function fixed(v: number | null | undefined, digits: number): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-';
+}
+
 function table(reports: SuiteReport[]): string {
   const rows: string[][] = [['suite', 'case', 'ns/access', 'x floor', 'iqr%', 'per op', 'vs peer']];
   for (const s of reports) {
     for (const c of s.cases) {
       const perOp = c.op === 'batch' ? `${(c.nsPerOp / 1000).toFixed(2)} µs/${c.accessesPerOp}` : c.nsPerOp >= 1e6 ? `${(c.nsPerOp / 1e6).toFixed(2)} ms/${c.op}` : `${(c.nsPerOp / 1000).toFixed(1)} µs/${c.op}`;
-      const vs = Object.entries(c.ratios ?? {}).map(([k, v]) => `${v.toFixed(2)}x ${k.slice(0, 28)}`).join('; ');
-      rows.push([s.suite, c.name, fmtNs(c.nsPerAccess), c.ratioToFloor.toFixed(2), c.rmePercent.toFixed(0), perOp, vs]);
+      const vs = Object.entries(c.ratios ?? {}).map(([k, v]) => `${fixed(v, 2)}x ${k.slice(0, 28)}`).join('; ');
+      rows.push([s.suite, c.name, fmtNs(c.nsPerAccess), fixed(c.ratioToFloor, 2), fixed(c.rmePercent, 0), perOp, vs]);
     }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
