@@ -18,7 +18,7 @@ export const SUITE = 'vfio';
 export const HW_CONFIG_READ_CASE = 'hw.configRead dword (hardware level)';
 export const CONFIG_READ_CASE = 'VfioDeviceFile.read config dword (bigint offset)';
 export const CONFIG_READ_NUM_CASE = 'VfioDeviceFile.read config dword (number offset)';
-export const CONFIG_READ_INTO_CASE = 'VfioDeviceFile.readInto config dword (number offset, caller buffer)';
+export const CONFIG_READ_INTO_CASE = 'VfioDeviceFile.readInto config dword (bigint offset, caller buffer)';
 /** What read() must do besides the access: allocate the Uint8Array it returns (API.md). */
 export const CONFIG_READ_VALUE_CASE = 'VfioDeviceFile.readValue config dword (bigint offset)';
 export const BAR_READ_VALUE_CASE = 'VfioDeviceFile.readValue BAR0 dword (bigint offset)';
@@ -159,7 +159,7 @@ export async function run(): Promise<SuiteReport> {
       fn: () => {
         let acc = 0;
         for (let i = 0; i < BATCH; i++) {
-          readInto(cfgNum[i & (READ_REGS - 1)], dword);
+          file.readInto(cfgBig[i & (READ_REGS - 1)], dword);
           acc = (acc + dword[0]) | 0;
         }
         sink.value ^= acc;
