@@ -78,7 +78,12 @@ export class VfioPciCoreDevice extends VfioDevice {
   /** vdev->pm_save: config saved on the way into D3hot of a device that soft-resets on the way out */
   pmSave: SavedState | null = null;
   /** VF token (PFs with SR-IOV): set up by vfio_pci_vf_init (sriov.ts); users = open VFs of this PF */
-  vfToken: { uuid: Uint8Array | null; users: number } | null = null;
+  vfToken: {
+    /** The VF token the PF user set (VFIO_DEVICE_FEATURE_PCI_VF_TOKEN), null until set. */
+    uuid: Uint8Array | null;
+    /** How many VFs of this PF are open (a PF with VF users cannot change the token unchecked). */
+    users: number;
+  } | null = null;
   /** vdev->sriov_pf_core_dev: a VF's PF, when that PF enabled SR-IOV through vfio-pci (sriov.ts) */
   sriovPfCoreDev: VfioPciCoreDevice | null = null;
   /** a PF's bus notifier (vfio_pci_bus_notifier), unregistered by vfio_pci_vf_uninit */
