@@ -25,7 +25,7 @@ export interface AdminReply {
 
 /** One notification address from VIRTIO_ADMIN_CMD_LEGACY_NOTIFY_INFO. */
 export interface LegacyNotifyInfo {
-  /** VIRTIO_ADMIN_CMD_NOTIFY_INFO_FLAGS_*: end marker, or notification owned by the PF or the VF. */
+  /** VIRTIO_ADMIN_CMD_NOTIFY_INFO_FLAGS_*: END (no more entries), OWNER_DEV or OWNER_MEM. */
   flags: number;
   /** BAR the legacy driver notifies through. */
   bar: number;
