@@ -22,7 +22,9 @@ import type { IommuDomain, IommuFault } from '../hw/embedding/iommu.js';
  * 1:1 (IOVA = guest physical address), so a guest address is a DMA address.
  */
 export interface GuestRam {
+  /** Guest-physical (and IOVA) address where RAM starts. */
   base: number;
+  /** RAM size in bytes. */
   size: number;
 }
 
@@ -71,9 +73,13 @@ const eoiOwner = new WeakMap<GuestInterruptController, Vmm>();
 export class Vmm implements VmmContext {
   /** the guest-visible PCI topology */
   readonly hw: Hardware;
+  /** The memory shared with the host: guest RAM is a window of it. */
   readonly memory: GuestMemory;
+  /** The guest RAM window, mapped 1:1 into the VMM's IOAS. */
   readonly ram: GuestRam;
+  /** What the VMM's emulation logged: refused accesses, file errors, interrupt events. */
   readonly log = new VmmLog();
+  /** The host whose vfio device files the VMM uses. */
   readonly host: Host;
   /** the VMM's I/O address space: every assigned device's DMA is translated through it */
   readonly ioas: Ioas;
@@ -236,6 +242,7 @@ export class Vmm implements VmmContext {
     return [...this.devs.values()].sort((a, b) => (a.guestBdf < b.guestBdf ? -1 : a.guestBdf > b.guestBdf ? 1 : 0));
   }
 
+  /** The assigned device at guest address `guestBdf`, if any. */
   device(guestBdf: string): VfioPciDevice | undefined {
     return this.devs.get(guestBdf.toLowerCase());
   }
@@ -332,6 +339,7 @@ export class Vmm implements VmmContext {
     }
   }
 
+  /** close() ran: devices were released and their files closed. */
   get isClosed(): boolean {
     return this.closed;
   }
