@@ -36,6 +36,7 @@ export interface VirtioNetLegacyOptions {
   features?: number[];
   /** a received frame (Ethernet header onwards, the virtio_net_hdr stripped) */
   onReceive?: (frame: Uint8Array) => void;
+  /** The link went up or down (VIRTIO_NET_S_LINK_UP changed; netif_carrier_on/off). */
   onLinkChange?: (up: boolean) => void;
   /** the driver noticed something wrong with the device (NEEDS_RESET, a broken ring) */
   onError?: (message: string) => void;

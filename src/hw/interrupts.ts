@@ -34,11 +34,25 @@ export const nullSink: InterruptSink = {
 /** Records every message; handy for tests and for embedding code that polls. */
 export class InterruptLog implements InterruptSink {
   /** Every MSI/MSI-X message in arrival order, with the sender's BDF. */
-  readonly messages: { addressLo: number; addressHi: number; data: number; source: string }[] = [];
+  readonly messages: {
+    /** Low 32 bits of the message address. */
+    addressLo: number;
+    /** High 32 bits of the message address (0 for 32-bit MSI). */
+    addressHi: number;
+    /** The message data written. */
+    data: number;
+    /** BDF of the function that sent it. */
+    source: string;
+  }[] = [];
   /** The current INTx level of each function that ever changed it, by BDF. */
   readonly intxLevels = new Map<string, boolean>();
   /** Every AER error message in arrival order, with the sender's BDF. */
-  readonly errors: { source: string; severity: AerSeverity }[] = [];
+  readonly errors: {
+    /** BDF of the function that sent the error message. */
+    source: string;
+    /** ERR_COR, ERR_NONFATAL or ERR_FATAL. */
+    severity: AerSeverity;
+  }[] = [];
   /** the functions that sent a PME, in order */
   readonly pmes: string[] = [];
   /** Records the message in `messages`. */

@@ -18,7 +18,10 @@ import { regionOffset } from '../host/vfio/deviceFile.js';
  * the ground truth; these only build and parse the structs.
  */
 export class VfioClient {
-  constructor(readonly file: VfioDeviceFile) {}
+  constructor(
+    /** The device file the calls go to. */
+    readonly file: VfioDeviceFile,
+  ) {}
 
   /** VFIO_DEVICE_GET_INFO: device flags, number of regions and IRQ indexes. */
   getInfo(): DeviceInfo {
@@ -28,7 +31,12 @@ export class VfioClient {
   }
 
   /** Region info with its capability chain (asks again with the argsz the kernel says it needs). */
-  getRegionInfo(index: number): RegionInfo & { caps: FoundInfoCap[]; raw: Uint8Array } {
+  getRegionInfo(index: number): RegionInfo & {
+    /** The region's info capabilities (sparse mmap, type ...), in chain order. */
+    caps: FoundInfoCap[];
+    /** The whole struct vfio_region_info buffer as the kernel filled it. */
+    raw: Uint8Array;
+  } {
     let argsz = REGION_INFO_SIZEOF;
     for (;;) {
       const arg = new Uint8Array(argsz);

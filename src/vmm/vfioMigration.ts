@@ -149,7 +149,12 @@ export class VfioMigration {
   }
 
   /** VFIO_MIG_GET_PRECOPY_INFO on the current stream: initial and dirty bytes ready to read. */
-  precopyInfo(): { initial: number; dirty: number } {
+  precopyInfo(): {
+    /** initial_bytes: initial data still to read before the device can leave PRE_COPY. */
+    initial: number;
+    /** dirty_bytes: data the device changed since, ready to read. */
+    dirty: number;
+  } {
     const s = this.stream;
     if (!s || !s.ioctl) return { initial: 0, dirty: 0 };
     const arg = encodePrecopyInfo({ argsz: PRECOPY_INFO_SIZEOF, flags: 0, initialBytes: 0n, dirtyBytes: 0n });

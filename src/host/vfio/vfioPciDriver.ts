@@ -14,8 +14,11 @@ import { vfioPciPmRequestResume } from './pciCore/lowPower.js';
 
 /** What {@link vfioPciDriver} needs to make a vfio-pci (variant) driver: name, ID table, device ops. */
 export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
+  /** Driver name, e.g. "vfio-pci" or a variant's ("virtio-vfio-pci"). */
   name: string;
+  /** struct pci_device_id table the driver matches devices against. */
   idTable: PciDeviceId[];
+  /** The vfio device ops: vfio-pci-core's defaults with the variant's overrides. */
   ops: VfioDeviceOps<D>;
   /** the device class to allocate (vfio_alloc_device with the variant's struct) */
   create?: (vfio: VfioCore, pdev: PciDev, ops: VfioDeviceOps<D>) => D;

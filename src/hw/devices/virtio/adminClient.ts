@@ -125,7 +125,12 @@ export class AdminQueueClient {
    * Submits one raw command: `readable` as the device-readable part and `writableLen` bytes of
    * device-writable space (status and result). Returns what the device wrote and the used length.
    */
-  submit(readable: Uint8Array | DriverBuffer[], writableLen: number): { written: Uint8Array; usedLen: number } {
+  submit(readable: Uint8Array | DriverBuffer[], writableLen: number): {
+    /** The device-writable bytes as the device left them. */
+    written: Uint8Array;
+    /** The used length the device reported. */
+    usedLen: number;
+  } {
     const mem = this.driver.hw.memory;
     const bufs: DriverBuffer[] = [];
     if (readable instanceof Uint8Array) {
@@ -206,7 +211,12 @@ export class AdminQueueClient {
   }
 
   /** The notification addresses for VF `vf`'s legacy driver (valid entries up to the end marker). */
-  legacyNotifyInfo(vf: number): { reply: AdminReply; entries: LegacyNotifyInfo[] } {
+  legacyNotifyInfo(vf: number): {
+    /** The command's status and raw result. */
+    reply: AdminReply;
+    /** The valid notification entries, up to the END marker. */
+    entries: LegacyNotifyInfo[];
+  } {
     const reply = this.exec(VIRTIO_ADMIN_CMD_LEGACY_NOTIFY_INFO, VIRTIO_ADMIN_GROUP_TYPE_SRIOV, vf, undefined, VIRTIO_ADMIN_CMD_MAX_NOTIFY_INFO * VIRTIO_ADMIN_NOTIFY_INFO_SIZEOF);
     const entries: LegacyNotifyInfo[] = [];
     if (reply.status === VIRTIO_ADMIN_STATUS_OK) {

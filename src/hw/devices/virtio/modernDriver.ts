@@ -30,7 +30,10 @@ export class VirtioModernDriver {
   /** Where the common configuration structure is (VIRTIO_PCI_CAP_COMMON_CFG). */
   readonly common: VirtioStructure;
   /** Where the notification structure is (VIRTIO_PCI_CAP_NOTIFY_CFG), with its notify_off_multiplier. */
-  readonly notify: VirtioStructure & { multiplier: number };
+  readonly notify: VirtioStructure & {
+    /** notify_off_multiplier: queue `i`'s notify address is base + queue_notify_off(i) * multiplier. */
+    multiplier: number;
+  };
   /** Where the ISR status byte is (VIRTIO_PCI_CAP_ISR_CFG). */
   readonly isr: VirtioStructure;
   /** Where the device-specific configuration is (VIRTIO_PCI_CAP_DEVICE_CFG). */
