@@ -190,11 +190,17 @@ export class VfioPciDevice implements IrqHost {
   placeholderSpec() {
     const classRev = this.physRead(PCI_REVISION_ID, 4);
     return {
+      /** The device's Vendor ID (0xffff, which means "no function", becomes 0xfffe). */
       vendorId: Math.min(this.vendorId, 0xfffe),
+      /** The device's Device ID. */
       deviceId: this.deviceId,
+      /** The device's 24-bit class code. */
       classCode: classRev >>> 8,
+      /** The device's Revision ID. */
       revision: classRev & 0xff,
+      /** The device's Subsystem Vendor ID. */
       subsystemVendorId: this.physRead(PCI_SUBSYSTEM_VENDOR_ID, 2),
+      /** The device's Subsystem ID. */
       subsystemId: this.physRead(PCI_SUBSYSTEM_ID, 2),
     };
   }

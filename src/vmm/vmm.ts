@@ -58,6 +58,7 @@ const assignedFiles = new WeakMap<VfioDeviceFile, VfioPciDevice>();
  * reports the guest's EOI of a level-triggered line (KVM's irqfd resampler).
  */
 export interface GuestInterruptController extends InterruptSink {
+  /** Sets who hears of the guest's EOI of an INTx line (the VMM's resampling of an assigned device); null removes it. */
   setEoiListener(listener: ((source: PciFunction) => void) | null): void;
 }
 

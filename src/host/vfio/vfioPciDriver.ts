@@ -118,7 +118,10 @@ export interface VfioPciParams {
  * Its sriov_configure is vfio_pci_sriov_configure: enable_sriov (`params`), then
  * vfio_pci_core_sriov_configure with the VF token flow.
  */
-export function genericVfioPciDriver(vfio: VfioCore, params: Partial<VfioPciParams> = {}): PciDriver & { params: VfioPciParams } {
+export function genericVfioPciDriver(vfio: VfioCore, params: Partial<VfioPciParams> = {}): PciDriver & {
+  /** The module parameters the driver runs with (vfio-pci's enable_sriov ...). */
+  params: VfioPciParams;
+} {
   const p: VfioPciParams = { enableSriov: params.enableSriov ?? true };
   const drv = vfioPciDriver(vfio, {
     name: 'vfio-pci',
