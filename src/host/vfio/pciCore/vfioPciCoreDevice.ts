@@ -49,7 +49,7 @@ export class VfioPciCoreDevice extends VfioDevice {
   config: VfioConfig | null = null;
   /** vdev->reset_works: the function can be reset (FLR, PM or bus reset), so DEVICE_GET_INFO reports VFIO_DEVICE_FLAGS_RESET. */
   resetWorks = false;
-  /** vdev->nointx: INTx is not offered to the user (no pin, or INTx masking unsupported). */
+  /** vdev->nointx: the device is on the broken-INTx-masking list (vfio_pci_nointx), so INTx is not offered and INTx Disable stays set. */
   nointx = false;
   /** vdev->needs_reset: set at close when the device could not reset itself; a set bus reset clears it */
   needsReset = false;
