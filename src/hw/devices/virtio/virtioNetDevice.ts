@@ -132,7 +132,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   linkUp = true;
   /** driven through the legacy register layout since the last reset (no FEATURES_OK, 10-byte header) */
   legacy = false;
-  /** The MAC address in the device config (virtio_net_config.mac); the driver may write it. */
+  /** The MAC address in the device config (virtio_net_config.mac); only a legacy driver may write it (use setMac from the device side). */
   readonly mac = new Uint8Array(6);
   private readonly factoryMac: Uint8Array;
   private readonly deviceCfg = new Uint8Array(VIRTIO_NET_CFG_SIZEOF);
