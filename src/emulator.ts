@@ -25,8 +25,11 @@ export interface EmulatorOptions {
  * memory. Made by {@link createEmulator}; two emulators share no mutable state.
  */
 export interface Emulator {
+  /** The emulated PCI hardware: topology, config access, port I/O and MMIO. */
   hw: Hardware;
+  /** The emulated host kernel (PCI core, drivers, vfio) that drives `hw`. */
   host: Host;
+  /** The DMA-visible memory devices read and write (guest RAM for a VMM). */
   memory: GuestMemory;
   /** Releases everything the emulator holds (its wasm instance and memory included); later calls throw. */
   destroy(): void;

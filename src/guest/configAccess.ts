@@ -17,13 +17,17 @@ export interface ConfigAccess {
 
 /** The CPU's port I/O instructions (in/out). `Hardware` is one. */
 export interface PortIo {
+  /** An IN of `size` bytes from `port`. */
   ioRead(port: number, size: 1 | 2 | 4): number;
+  /** An OUT of `size` bytes of `value` to `port`. */
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void;
 }
 
 /** The CPU's memory-mapped loads and stores to device space. `Hardware` is one. */
 export interface Mmio {
+  /** A load of `size` bytes from physical address `addr`. */
   mmioRead(addr: number, size: 1 | 2 | 4): number;
+  /** A store of `size` bytes of `value` to physical address `addr`. */
   mmioWrite(addr: number, size: 1 | 2 | 4, value: number): void;
 }
 

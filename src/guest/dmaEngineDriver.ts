@@ -39,9 +39,13 @@ export type CompletionHandler = (c: Completion, job: DmaJob) => void;
  * or a cookie never submitted is counted, never silently ignored.
  */
 export class DmaEngineDriver {
+  /** Submission ring size in descriptors (a power of two). */
   readonly sqEntries: number;
+  /** Completion ring size in entries (a power of two). */
   readonly cqEntries: number;
+  /** Guest-physical address of the submission ring. */
   readonly sqBase: number;
+  /** Guest-physical address of the completion ring. */
   readonly cqBase: number;
   private readonly regs: number;
   private sqTail = 0;
@@ -51,19 +55,26 @@ export class DmaEngineDriver {
   private readonly outstanding = new Map<bigint, DmaJob>();
   private readonly done = new Set<bigint>();
   private irqs: IrqVectors | null = null;
+  /** Called for every completion reaped, with the completion entry and its job; null = count only. */
   onCompletion: CompletionHandler | null = null;
   /** counters */
   submitted = 0;
+  /** Completions reaped for submitted cookies. */
   completed = 0;
+  /** Completions that reported an error status. */
   errors = 0;
+  /** Completions whose cookie had already completed (a device bug if non-zero). */
   duplicates = 0;
+  /** Completions with a cookie never submitted (a device bug if non-zero). */
   unknown = 0;
+  /** Interrupts handled: every MSI-X vector call, and INTx calls that found the device interrupting. */
   interrupts = 0;
   /** INTx handler calls that found the device not interrupting (a shared line's other device) */
   notOurs = 0;
 
   constructor(
     private readonly guest: Guest,
+    /** The DMA engine function as the guest's enumeration found it (BAR0 holds the registers). */
     readonly fn: EnumeratedFunction,
     private readonly options: DmaEngineDriverOptions = {},
   ) {
@@ -77,10 +88,12 @@ export class DmaEngineDriver {
     this.cqBase = guest.dma.alloc(this.cqEntries * DMAE_CQE_SIZE, 4096);
   }
 
+  /** 32-bit MMIO read of register `reg` (DMAE_REG offset) in BAR0. */
   readReg(reg: number): number {
     return this.guest.io.mmioRead(this.regs + reg, 4);
   }
 
+  /** 32-bit MMIO write of register `reg` (DMAE_REG offset) in BAR0. */
   writeReg(reg: number, value: number): void {
     this.guest.io.mmioWrite(this.regs + reg, 4, value >>> 0);
   }
@@ -113,10 +126,12 @@ export class DmaEngineDriver {
     this.writeReg(DMAE_REG.CONTROL, DMAE_CONTROL_ENABLE);
   }
 
+  /** The interrupt mode probe set up ('msix' or 'intx'), null before probe. */
   get irqMode(): IrqMode | null {
     return this.irqs?.mode ?? null;
   }
 
+  /** The interrupt vectors probe set up, null before probe. */
   get irqVectors(): IrqVectors | null {
     return this.irqs;
   }

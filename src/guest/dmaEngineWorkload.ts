@@ -39,12 +39,16 @@ export class DmaEngineWorkload {
   private readonly slots: Slot[] = [];
   private readonly steps = new Map<bigint, Step>();
   private seed: number;
+  /** Jobs submitted so far. */
   jobsStarted = 0;
+  /** Jobs all of whose steps (copies, checksum) completed and were checked. */
   jobsVerified = 0;
+  /** What went wrong, one line each (error status, wrong CRC, data that differs, unexpected completions). */
   failures: string[] = [];
 
   constructor(
     private readonly guest: Guest,
+    /** The guest driver the workload submits through. */
     readonly driver: DmaEngineDriver,
     deviceMemoryBytes: number,
     options: WorkloadOptions = {},

@@ -61,24 +61,37 @@ export interface EnumeratedBridge {
 export interface EnumeratedFunction {
   /** "0000:01:00.0", with the bus number the enumeration assigned */
   bdf: string;
+  /** Bus number the enumeration assigned. */
   bus: number;
+  /** Device number on the bus, 0-31. */
   device: number;
+  /** Function number, 0-7. */
   function: number;
+  /** Vendor ID register. */
   vendorId: number;
+  /** Device ID register. */
   deviceId: number;
+  /** Revision ID register. */
   revision: number;
   /** 24-bit: base class, subclass, programming interface */
   classCode: number;
+  /** Subsystem Vendor ID (type 0 headers; 0 for bridges). */
   subsystemVendorId: number;
+  /** Subsystem ID (type 0 headers; 0 for bridges). */
   subsystemId: number;
   /** header layout without the multi-function bit: 0 normal, 1 PCI-to-PCI bridge */
   headerType: number;
   /** function 0 of this device has the multi-function bit */
   multiFunction: boolean;
+  /** The function has a PCI Express capability (so extended config space was scanned). */
   pcie: boolean;
+  /** Implemented BARs with their sizes and assigned addresses. */
   bars: EnumeratedBar[];
+  /** The Expansion ROM BAR, null when the function has none. */
   rom: EnumeratedRom | null;
+  /** Capabilities found walking the list from PCI_CAPABILITY_LIST, in list order. */
   capabilities: FoundCapability[];
+  /** Extended capabilities found walking the chain from 0x100, in chain order. */
   extendedCapabilities: FoundExtCapability[];
   /** 0 none, 1-4 INTA#-INTD# */
   interruptPin: number;
@@ -86,6 +99,7 @@ export interface EnumeratedFunction {
   interruptLine: number;
   /** the Command register as enumeration left it */
   command: number;
+  /** Bus numbers and windows programmed into a bridge, null for type 0 functions. */
   bridge: EnumeratedBridge | null;
 }
 
@@ -99,11 +113,13 @@ export interface AddressPools {
 
 /** What {@link enumerate} returns: every function found, the bus numbers and address pools used, problems. */
 export interface EnumerationResult {
+  /** The config access mechanism used: 'ecam' or 'cf8' (mechanism #1 ports). */
   mechanism: string;
   /** functions in scan order: depth first, each bridge followed by what is behind it */
   functions: EnumeratedFunction[];
   /** the highest bus number assigned */
   lastBus: number;
+  /** The I/O and memory ranges BARs and bridge windows were assigned from. */
   pools: AddressPools;
   /** resources that could not be assigned, bus numbers that ran out */
   problems: string[];

@@ -8,15 +8,25 @@ import { GuestInterruptController } from './interruptController.js';
 
 /** The CPU's view of the machine's bus: port I/O, MMIO and where ECAM sits. A VMM's guest bus is one. */
 export interface GuestBus extends PortIo, Mmio {
+  /** Base address of the ECAM window the guest uses for config access above offset 256. */
   readonly ecamBase: number;
+  /** Size of the ECAM window in bytes. */
   readonly ecamSize: number;
 }
 
 /** What a VMM gives its guest: the bus, physical memory and the RAM window in it. */
 export interface GuestBoard {
+  /** The bus the guest's port I/O and MMIO go to. */
   readonly hw: GuestBus;
+  /** The guest's physical memory (device DMA lands here). */
   readonly memory: GuestMemory;
-  readonly ram: { base: number; size: number };
+  /** The window of guest RAM in the physical address space. */
+  readonly ram: {
+    /** Guest-physical address where RAM starts. */
+    base: number;
+    /** RAM size in bytes. */
+    size: number;
+  };
 }
 
 /**
@@ -26,7 +36,9 @@ export interface GuestBoard {
  * migration) between two instructions.
  */
 export class Guest {
+  /** The guest's interrupt controller: MSI vectors and INTx lines are delivered to its handlers. */
   readonly irq: GuestInterruptController;
+  /** Allocator for DMA buffers and rings in the guest's RAM window. */
   readonly dma: DmaAllocator;
   private board_: GuestBoard;
   private config_: ConfigAccess;
@@ -38,18 +50,22 @@ export class Guest {
     this.dma = new DmaAllocator(board.ram.base, board.ram.size);
   }
 
+  /** The board the guest currently runs on (changes on attach, e.g. after migration). */
   get board(): GuestBoard {
     return this.board_;
   }
 
+  /** PCI config access: mechanism #1 below offset 256, ECAM above, as Linux on x86. */
   get config(): ConfigAccess {
     return this.config_;
   }
 
+  /** Port I/O and MMIO of the current board's bus. */
   get io(): PortIo & Mmio {
     return this.board_.hw;
   }
 
+  /** The current board's physical memory. */
   get memory(): GuestMemory {
     return this.board_.memory;
   }

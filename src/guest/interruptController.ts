@@ -48,7 +48,9 @@ export class GuestInterruptController implements InterruptSink {
   readonly log: string[] = [];
   /** counters: messages accepted, coalesced into a vector already pending, dropped as malformed or unclaimed */
   messages = 0;
+  /** MSI messages for a vector already pending (merged into one interrupt, as a real APIC does). */
   coalesced = 0;
+  /** MSI messages dropped: not an interrupt address, illegal vector or delivery mode, or no handler. */
   spurious = 0;
   /** handler runs per vector */
   readonly delivered = new Map<number, number>();
@@ -81,6 +83,7 @@ export class GuestInterruptController implements InterruptSink {
     throw new RangeError(`no block of ${n} free vectors`);
   }
 
+  /** Releases `n` vectors from `base` (their handlers and pending bits), as free_irq does. */
   freeVectors(base: number, n: number): void {
     for (let i = 0; i < n; i++) {
       this.vectorHandlers.delete(base + i);
@@ -163,6 +166,7 @@ export class GuestInterruptController implements InterruptSink {
 
   // ---- InterruptSink ---------------------------------------------------------------------------------
 
+  /** InterruptSink: accepts an MSI write to the 0xfee00000 window and makes its vector pending. */
   msi(addressLo: number, addressHi: number, data: number, source: PciFunction): void {
     if (addressHi !== 0 || ((addressLo & 0xfff00000) >>> 0) !== MSI_ADDRESS_BASE) {
       this.spurious++;
@@ -186,6 +190,7 @@ export class GuestInterruptController implements InterruptSink {
     this.irr[vector] = 1;
   }
 
+  /** InterruptSink: records the function's INTx level on its routed line; asserting raises the line. */
   intx(source: PciFunction, asserted: boolean): void {
     const line = this.lineOf(source);
     if (line < 0) return;
@@ -197,6 +202,7 @@ export class GuestInterruptController implements InterruptSink {
     if (asserted) this.raiseLine(line);
   }
 
+  /** Sets who hears of an INTx end-of-interrupt (the VMM's resampling of an assigned device); null removes it. */
   setEoiListener(listener: ((source: PciFunction) => void) | null): void {
     this.eoiListener = listener;
   }

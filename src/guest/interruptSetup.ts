@@ -13,6 +13,7 @@ export type IrqMode = 'msix' | 'msi' | 'intx';
 
 /** The interrupts a driver got for its device. */
 export interface IrqVectors {
+  /** The kind of interrupt set up: MSI-X, MSI or INTx. */
   mode: IrqMode;
   /** handlers wired: MSI-X/MSI vectors, or 1 for INTx */
   count: number;

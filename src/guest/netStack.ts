@@ -8,9 +8,13 @@ import {
 
 /** An echo reply that came back. */
 export interface EchoReply {
+  /** Dotted IPv4 address the reply came from. */
   from: string;
+  /** ICMP echo identifier. */
   id: number;
+  /** ICMP echo sequence number. */
   seq: number;
+  /** The echo data as returned. */
   payload: Uint8Array;
 }
 
@@ -50,10 +54,15 @@ function isBroadcast(mac: Uint8Array): boolean {
  * address. Frames come in through receive() (the driver's receive callback).
  */
 export class GuestNetStack {
+  /** The interface's MAC address. */
   readonly mac: Uint8Array;
+  /** The interface's IPv4 address (4 bytes). */
   readonly ip: Uint8Array;
+  /** Learned IPv4 -> MAC mappings, keyed by dotted address. */
   readonly arpCache = new Map<string, Uint8Array>();
+  /** Echo replies received, in order. */
   readonly replies: EchoReply[] = [];
+  /** ARP and ICMP counters: requests and replies sent and received, frames ignored, failed sends. */
   readonly stats: NetStackStats = {
     arpRequestsSent: 0, arpRepliesSent: 0, arpRepliesReceived: 0, echoRequestsSent: 0, echoRepliesSent: 0, echoRepliesReceived: 0, ignored: 0, sendFailures: 0,
   };
@@ -67,6 +76,7 @@ export class GuestNetStack {
     this.send = options.send;
   }
 
+  /** The interface's IPv4 address, dotted. */
   get address(): string {
     return formatIp(this.ip);
   }

@@ -36,6 +36,7 @@ export interface VirtioNetLegacyOptions {
   features?: number[];
   /** a received frame (Ethernet header onwards, the virtio_net_hdr stripped) */
   onReceive?: (frame: Uint8Array) => void;
+  /** The link went up or down (VIRTIO_NET_S_LINK_UP changed; netif_carrier_on/off). */
   onLinkChange?: (up: boolean) => void;
   /** the driver noticed something wrong with the device (NEEDS_RESET, a broken ring) */
   onError?: (message: string) => void;
@@ -79,11 +80,15 @@ export type VirtioNetLegacyState = 'new' | 'probed' | 'failed' | 'removed';
  * virtio_device_freeze + virtio_device_restore do it, with the interface as it was.
  */
 export class VirtioNetLegacyDriver {
+  /** The legacy virtio PCI transport (virtio_pci_legacy_dev) the driver runs on. */
   readonly dev: VirtioPciLegacyDevice;
+  /** Guest memory holding the rings and packet buffers. */
   readonly memory: GuestMemory;
+  /** The interface's MAC address (from the device config with VIRTIO_NET_F_MAC, else random). */
   mac: Uint8Array = new Uint8Array(6);
   /** bytes of struct virtio_net_hdr in front of every frame: 10 (no MRG_RXBUF, no VERSION_1) */
   readonly hdrLen = VIRTIO_NET_HDR_LEGACY_SIZE;
+  /** Where probe left the driver: new, probed, failed or removed. */
   state: VirtioNetLegacyState = 'new';
   /** netif_running: the interface is up */
   running = false;
@@ -91,10 +96,13 @@ export class VirtioNetLegacyDriver {
   carrier = false;
   /** vi->status: VIRTIO_NET_S_LINK_UP as last read */
   linkStatus = 0;
+  /** Every error the driver reported, in order (the dev_err lines). */
   readonly errors: string[] = [];
+  /** Packet, byte, error, kick and reset counters (like the interface's ethtool/netdev stats). */
   readonly stats: VirtioNetLegacyStats = {
     rxPackets: 0, rxBytes: 0, rxLengthErrors: 0, rxKicks: 0, txPackets: 0, txBytes: 0, txDropped: 0, txCompleted: 0, txKicks: 0, resets: 0,
   };
+  /** Called with each received frame (without the virtio_net_hdr); null drops them. */
   onReceive: ((frame: Uint8Array) => void) | null;
   private readonly options: VirtioNetLegacyOptions;
   private readonly driverFeatures: number;
@@ -128,14 +136,17 @@ export class VirtioNetLegacyDriver {
   get rxQueue(): Vring<number> | null {
     return this.rq;
   }
+  /** The transmit queue (transmitq1) while set up. */
   get txQueue(): Vring<number> | null {
     return this.sq;
   }
 
+  /** How the device interrupts (vp_find_vqs' choice: one MSI-X vector per queue, shared MSI-X vectors, or INTx); null before probe. */
   get irqMode(): VqIrqMode | null {
     return this.dev.irqMode;
   }
 
+  /** The features negotiated with the device (32 bits: legacy devices have no high half). */
   get features(): number {
     return this.dev.features;
   }

@@ -37,7 +37,9 @@ export function isLegacyVirtioNet(f: EnumeratedFunction): boolean {
 
 /** A legacy virtio-net function bound to the driver: the driver and how to unbind it. */
 export interface VirtioNetLegacyPci {
+  /** The function as the guest's enumeration found it. */
   readonly fn: EnumeratedFunction;
+  /** The bound virtio-net legacy driver. */
   readonly driver: VirtioNetLegacyDriver;
   /** the port BAR0 decodes at */
   readonly ioBase: number;

@@ -86,7 +86,9 @@ export class Eventfd implements HostFile {
   count = 0;
   /** total signals ever received */
   signals = 0;
+  /** close() ran: later signals are ignored. */
   closed = false;
+  /** The eventfd's number in its file table, -1 until installed. */
   fd = -1;
   private listeners: ((e: Eventfd) => void)[] = [];
   /** the table holding `fd`, which close() releases */
@@ -99,6 +101,7 @@ export class Eventfd implements HostFile {
     return this;
   }
 
+  /** Signals the eventfd (what the kernel's eventfd_signal does): counts and calls the listeners. */
   signal(): void {
     if (this.closed) return;
     this.count++;
@@ -113,6 +116,7 @@ export class Eventfd implements HostFile {
     return c;
   }
 
+  /** Calls `listener` on every signal (the other end's poll/read); returns a function that removes it. */
   onSignal(listener: (e: Eventfd) => void): () => void {
     this.listeners.push(listener);
     return () => {

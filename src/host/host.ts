@@ -36,7 +36,10 @@ export class Host {
   /** the vfio subsystem: registered devices, device sets, the file table, the interrupt domain */
   readonly vfio: VfioCore;
 
-  constructor(readonly hw: Hardware) {
+  constructor(
+    /** The hardware whose functions the host enumerates and drives. */
+    readonly hw: Hardware,
+  ) {
     this.pci = new PciCore(hw);
     this.driverCore = new DriverCore(this.pci);
     this.vfio = new VfioCore(hw, {

@@ -9,13 +9,19 @@ export const PCI_ANY_ID = 0xffffffff;
  * it is published as a `vfio_pci:` alias instead of a `pci:` one.
  */
 export interface PciDeviceId {
+  /** Vendor ID to match, or PCI_ANY_ID. */
   vendor: number;
+  /** Device ID to match, or PCI_ANY_ID. */
   device: number;
+  /** Subsystem Vendor ID to match, or PCI_ANY_ID. */
   subvendor: number;
+  /** Subsystem ID to match, or PCI_ANY_ID. */
   subdevice: number;
   /** class/classMask compare the 24-bit class code under the mask */
   class: number;
+  /** Which class code bits `class` must match (0 = any class). */
   classMask: number;
+  /** PCI_ID_F_VFIO_DRIVER_OVERRIDE: binds only through driver_override, never by itself. */
   overrideOnly?: boolean;
 }
 
@@ -43,13 +49,19 @@ export interface PciDevIdentity {
 
 /** A PCI device as the host kernel holds it (struct pci_dev): the hardware function plus driver state. */
 export interface PciDev {
+  /** PCI address, e.g. "0000:01:00.0" (pci_name). */
   readonly bdf: string;
+  /** The hardware function behind the device. */
   readonly fn: PciFunction;
+  /** IDs and class the PCI core matches drivers against. */
   readonly id: PciDevIdentity;
+  /** The device is an SR-IOV VF (pdev->is_virtfn). */
   readonly isVirtfn: boolean;
   /** the PF of a VF */
   readonly physfn: PciDev | null;
+  /** The bound driver (dev->driver), null when unbound. */
   driver: PciDriver | null;
+  /** sysfs driver_override: only the driver with this name may bind; null when unset. */
   driverOverride: string | null;
   /** what the bound driver keeps for this device (drvdata) */
   driverData: unknown;
@@ -74,10 +86,13 @@ export type PciErsResult = 'none' | 'can_recover' | 'need_reset' | 'disconnect' 
  * saw an uncorrectable error; a callback left out is skipped the way the kernel skips it.
  */
 export interface PciDriver {
+  /** Driver name (/sys/bus/pci/drivers/<name>, the driver_override value that selects it). */
   readonly name: string;
+  /** struct pci_device_id table the PCI core matches devices against. */
   readonly idTable: readonly PciDeviceId[];
   /** throws (a VfioError/Error with errno) to refuse the device */
   probe(dev: PciDev, id: PciDeviceId | null): void;
+  /** Called at unbind: the driver releases the device. */
   remove(dev: PciDev): void;
   /** returns the number of VFs enabled, or throws */
   sriovConfigure?(dev: PciDev, numVfs: number): number;

@@ -33,8 +33,11 @@ export interface Window {
  * resets everything behind the bridge.
  */
 export class Bridge extends PciFunction {
+  /** Always true: a bridge has a type 1 header. */
   override readonly isBridge = true;
+  /** The bridge's Expansion ROM BAR is at 0x38 (PCI_ROM_ADDRESS1). */
   override readonly romReg = PCI_ROM_ADDRESS1;
+  /** The bus behind the bridge. */
   readonly secondary: PciBus;
 
   constructor(hw: Hardware, bdf: string, bus: PciBus, device: number, fn: number, slot: number, spec: BridgeSpec) {
@@ -72,9 +75,11 @@ export class Bridge extends PciFunction {
     b.commit();
   }
 
+  /** Secondary Bus Number register: the bus directly behind the bridge. */
   get secondaryBus(): number {
     return this.mem.u8[this.base + PCI_SECONDARY_BUS];
   }
+  /** Subordinate Bus Number register: the highest bus number behind the bridge. */
   get subordinateBus(): number {
     return this.mem.u8[this.base + PCI_SUBORDINATE_BUS];
   }

@@ -93,6 +93,7 @@ export class GuestMemory {
     return this.bytes.slice(addr, addr + len);
   }
 
+  /** Copies `data` to [addr, addr+data.length); RangeError when that leaves the memory. */
   write(addr: number, data: Uint8Array): void {
     this.check(addr, data.length);
     this.bytes.set(data, addr);
@@ -109,14 +110,17 @@ export class GuestMemory {
     this.check(addr, 1);
     return this.bytes[addr];
   }
+  /** Little-endian 16-bit load. */
   readU16(addr: number): number {
     this.check(addr, 2);
     return this.view.getUint16(addr, true);
   }
+  /** Little-endian 32-bit load (unsigned). */
   readU32(addr: number): number {
     this.check(addr, 4);
     return this.view.getUint32(addr, true);
   }
+  /** Little-endian 64-bit load. */
   readU64(addr: number): bigint {
     this.check(addr, 8);
     return this.view.getBigUint64(addr, true);
@@ -126,14 +130,17 @@ export class GuestMemory {
     this.check(addr, 1);
     this.bytes[addr] = v;
   }
+  /** Little-endian 16-bit store. */
   writeU16(addr: number, v: number): void {
     this.check(addr, 2);
     this.view.setUint16(addr, v, true);
   }
+  /** Little-endian 32-bit store. */
   writeU32(addr: number, v: number): void {
     this.check(addr, 4);
     this.view.setUint32(addr, v >>> 0, true);
   }
+  /** Little-endian 64-bit store. */
   writeU64(addr: number, v: bigint): void {
     this.check(addr, 8);
     this.view.setBigUint64(addr, v, true);

@@ -48,6 +48,7 @@ export type FunctionFactory<F extends PciFunction = PciFunction> = (
 
 /** Options of the {@link Hardware} constructor (and of createEmulator, which passes them on). */
 export interface HardwareOptions {
+  /** Size of the memory address space's RAM when no memory is given; default 64 MiB. */
   memoryBytes?: number;
   /**
    * Use this memory instead of allocating one (memoryBytes is then ignored): a VMM's guest bus shares
@@ -69,10 +70,15 @@ export interface HardwareOptions {
  * address, by mechanism #1 and by ECAM, and routing of port I/O and MMIO to BARs.
  */
 export class Hardware {
+  /** Bus 0, the root of the topology. */
   readonly root = new PciBus(0, null);
+  /** Memory devices DMA to and from (guest RAM). */
   readonly memory: GuestMemory;
+  /** Base address of the ECAM window (PCIe enhanced config access); default 0xb0000000. */
   readonly ecamBase: number;
+  /** Size of the ECAM window: 256 MiB, buses 0-255. */
   readonly ecamSize = 256 << 20;
+  /** Where MSI/MSI-X messages, INTx levels, AER and PME go; nullSink until set. */
   interrupts: InterruptSink = nullSink;
   /** accesses devices contained rather than performed (partial register writes ...), once per register and width */
   readonly log = new HwLog();
@@ -301,6 +307,7 @@ export class Hardware {
     return out;
   }
 
+  /** The function at `bdf` ("0000:00:03.0" or "00:03.0"), undefined if none. */
   function(bdf: string): PciFunction | undefined {
     if (bdf === this.lastBdf) return this.lastFn;
     // addresses are stored canonical; most callers already pass them so, and normalising costs
@@ -321,6 +328,7 @@ export class Hardware {
     return new ConfigHandle(f);
   }
 
+  /** Sets where the hardware's interrupts go (an interrupt controller model, a VMM, an InterruptLog). */
   setInterruptSink(sink: InterruptSink): void {
     this.interrupts = sink;
   }
@@ -458,6 +466,7 @@ export class Hardware {
     else s(work);
   }
 
+  /** Call after bridge bus number registers change: forgets the cached bus routing. */
   busNumbersChanged(): void {
     this.busRoutes = null;
   }
@@ -470,6 +479,7 @@ export class Hardware {
     this.mapsDirty = false;
   }
 
+  /** The address ranges decoding now in memory or I/O space, with the function and BAR each belongs to. */
   decodedRanges(space: 'mem' | 'io') {
     this.maps();
     return (space === 'mem' ? this.memMap : this.ioMap).all();
@@ -479,6 +489,7 @@ export class Hardware {
   // one range test for the config mechanism's ports (CF8-CFF) or the ECAM window, then the address
   // map's dispatch (a flat port table for I/O, the last-hit range for MMIO) and the model's handler.
 
+  /** Port I/O read: config mechanism #1 (CF8-CFF) or an I/O BAR; all-ones when nothing decodes. */
   ioRead(port: number, size: 1 | 2 | 4): number {
     if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
     if (port - CONFIG_ADDRESS_PORT < 8 && port >= CONFIG_ADDRESS_PORT) {
@@ -493,6 +504,7 @@ export class Hardware {
     return this.barAccess(r.fn, r.bar, off, size);
   }
 
+  /** Port I/O write: config mechanism #1 (CF8-CFF) or an I/O BAR; dropped when nothing decodes. */
   ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
     if (!((size === 4 || size === 2 || size === 1) && typeof port === 'number' && port >= 0 && port <= 2 ** 32 - size && Math.floor(port) === port)) checkAccess(port, size, 2 ** 32);
     value >>>= 0;
@@ -534,6 +546,7 @@ export class Hardware {
     return false;
   }
 
+  /** MMIO read: the ECAM window or a memory BAR; all-ones when nothing decodes. */
   mmioRead(addr: number, size: 1 | 2 | 4): number {
     if (!((size === 4 || size === 2 || size === 1) && typeof addr === 'number' && addr >= 0 && addr <= 2 ** 64 - size && Math.floor(addr) === addr)) checkAccess(addr, size, 2 ** 64);
     const e = addr - this.ecamBase;
@@ -549,6 +562,7 @@ export class Hardware {
     return this.barAccess(r.fn, r.bar, off, size);
   }
 
+  /** MMIO write: the ECAM window or a memory BAR; dropped when nothing decodes. */
   mmioWrite(addr: number, size: 1 | 2 | 4, value: number): void {
     if (!((size === 4 || size === 2 || size === 1) && typeof addr === 'number' && addr >= 0 && addr <= 2 ** 64 - size && Math.floor(addr) === addr)) checkAccess(addr, size, 2 ** 64);
     value >>>= 0;

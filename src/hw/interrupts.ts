@@ -15,9 +15,13 @@ export type AerSeverity = 'correctable' | 'nonfatal' | 'fatal';
  * ID, PME Interrupt Enable) are not modelled either.
  */
 export interface InterruptSink {
+  /** An MSI or MSI-X message: `source` writes `data` to the 64-bit address addressHi:addressLo. */
   msi(addressLo: number, addressHi: number, data: number, source: PciFunction): void;
+  /** `source`'s INTx line changed level (after INTx Disable and MSI/MSI-X gating). */
   intx(source: PciFunction, asserted: boolean): void;
+  /** `source` sent a PCIe error message (ERR_COR, ERR_NONFATAL or ERR_FATAL); optional. */
   aer?(source: PciFunction, severity: AerSeverity): void;
+  /** `source` sent a power management event (PM_PME / PME#); optional. */
   pme?(source: PciFunction): void;
 }
 
@@ -29,23 +33,45 @@ export const nullSink: InterruptSink = {
 
 /** Records every message; handy for tests and for embedding code that polls. */
 export class InterruptLog implements InterruptSink {
-  readonly messages: { addressLo: number; addressHi: number; data: number; source: string }[] = [];
+  /** Every MSI/MSI-X message in arrival order, with the sender's BDF. */
+  readonly messages: {
+    /** Low 32 bits of the message address. */
+    addressLo: number;
+    /** High 32 bits of the message address (0 for 32-bit MSI). */
+    addressHi: number;
+    /** The message data written. */
+    data: number;
+    /** BDF of the function that sent it. */
+    source: string;
+  }[] = [];
+  /** The current INTx level of each function that ever changed it, by BDF. */
   readonly intxLevels = new Map<string, boolean>();
-  readonly errors: { source: string; severity: AerSeverity }[] = [];
+  /** Every AER error message in arrival order, with the sender's BDF. */
+  readonly errors: {
+    /** BDF of the function that sent the error message. */
+    source: string;
+    /** ERR_COR, ERR_NONFATAL or ERR_FATAL. */
+    severity: AerSeverity;
+  }[] = [];
   /** the functions that sent a PME, in order */
   readonly pmes: string[] = [];
+  /** Records the message in `messages`. */
   msi(addressLo: number, addressHi: number, data: number, source: PciFunction): void {
     this.messages.push({ addressLo, addressHi, data, source: source.bdf });
   }
+  /** Records the level in `intxLevels`. */
   intx(source: PciFunction, asserted: boolean): void {
     this.intxLevels.set(source.bdf, asserted);
   }
+  /** Records the error message in `errors`. */
   aer(source: PciFunction, severity: AerSeverity): void {
     this.errors.push({ source: source.bdf, severity });
   }
+  /** Records the sender in `pmes`. */
   pme(source: PciFunction): void {
     this.pmes.push(source.bdf);
   }
+  /** Forgets everything recorded so far (INTx levels included). */
   clear(): void {
     this.messages.length = 0;
     this.errors.length = 0;

@@ -7,10 +7,13 @@ import type { Bridge } from './bridge.js';
  * numbers currently programmed into the bridges.
  */
 export class PciBus {
+  /** The functions on this bus, by devfn (device << 3 | function). */
   readonly functions = new Map<number, PciFunction>();
 
   constructor(
+    /** The bus number the topology was built with (0 for the root bus). */
     readonly number: number,
+    /** The bridge whose secondary side this bus is; null for the root bus. */
     readonly bridge: Bridge | null,
   ) {}
 

@@ -53,14 +53,19 @@ export class PciFunction {
   declare readonly core: Core;
   /** `core.mem`, one property load away for the hot paths. */
   declare readonly mem: CoreMemory;
+  /** Index of this function's slot (config registers, masks, BAR state) in the wasm core. */
   readonly slot: number;
   /** Address of the slot's base block in the core's memory (unsigned; index views with >>>). */
   readonly base: number;
+  /** Vendor ID (PCI_VENDOR_ID) the model gave the function; cached from config space for quick matching. */
   vendorId: number;
+  /** Device ID (PCI_DEVICE_ID) the model gave the function; cached from config space for quick matching. */
   deviceId: number;
+  /** True for an SR-IOV virtual function (Linux pci_dev.is_virtfn). */
   isVirtfn = false;
   /** An SR-IOV VF's physical function (null for every other function). */
   physfn: PciFunction | null = null;
+  /** True for a PCI-to-PCI bridge (header type 1); Bridge overrides it. */
   readonly isBridge: boolean = false;
   /**
    * Config dword (4-aligned offset) whose reads the model answers through DeviceModel.configRead,
@@ -72,18 +77,26 @@ export class PciFunction {
   /** The device drives its INTx pin (before INTx Disable gating). */
   intxLevel = false;
   private intxLine = false;
+  /** Where the MSI-X table and PBA sit, from the MSI-X capability; null without MSI-X. */
   msix: MsixPlacement | null = null;
   /** Expansion ROM contents, when the function has one. */
   rom: Uint8Array | null = null;
+  /** Config offset of the Expansion ROM BAR: 0x30 for type 0 headers (PCI_ROM_ADDRESS), 0x38 for bridges. */
   readonly romReg: number = PCI_ROM_ADDRESS;
   private removed = false;
 
   constructor(
+    /** The hardware (buses, memory, interrupt sink) this function is plugged into. */
     readonly hw: Hardware,
+    /** Bus/device/function address as Linux prints it, e.g. "0000:00:03.0". */
     readonly bdf: string,
+    /** The bus the function sits on. */
     readonly bus: PciBus,
+    /** Device (slot) number on the bus, 0-31. */
     readonly device: number,
+    /** Function number within the device, 0-7. */
     readonly fn: number,
+    /** The device model that answers BAR accesses and config side effects for this function. */
     public model: DeviceModel,
     slot: number,
   ) {
@@ -96,10 +109,12 @@ export class PciFunction {
     this.deviceId = 0;
   }
 
+  /** Device and function packed as in Linux's PCI_DEVFN (device << 3 | fn). */
   get devfn(): number {
     return (this.device << 3) | this.fn;
   }
 
+  /** False once the function is hot-removed from its bus; a removed function must not be used. */
   get alive(): boolean {
     return !this.removed;
   }
@@ -143,6 +158,7 @@ export class PciFunction {
     this.setRegister(PCI_STATUS, 2, this.configRead(PCI_STATUS, 2) | (bits & 0xf900));
   }
 
+  /** Config offset of a standard capability the core located at build time (a META field such as M_MSI_CAP), 0 if absent. */
   capOffset(metaField: number): number {
     return this.mem.u16[(this.base + L.META + metaField) >>> 1];
   }
@@ -261,6 +277,7 @@ export class PciFunction {
     }
   }
 
+  /** The function supports Function Level Reset (PCIe Device Capabilities FLR bit, Linux pcie_has_flr). */
   get hasFlr(): boolean {
     const cap = this.capOffset(L.M_PCIE_CAP);
     return cap !== 0 && (this.configRead(cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR) !== 0;
@@ -302,15 +319,19 @@ export class PciFunction {
 
   // ---- BARs ------------------------------------------------------------------------------------
 
+  /** Kind of BAR `bar` (0-5, ROM = 6) as the wasm core encodes it (unimplemented, I/O or memory). */
   barKind(bar: number): number {
     return this.core.raw.barKind(this.slot, bar);
   }
+  /** Size in bytes of BAR `bar` (0-5, ROM = 6); 0 when unimplemented. */
   barSize(bar: number): number {
     return this.core.raw.barSize(this.slot, bar);
   }
+  /** Base address currently programmed into BAR `bar` (0-5, ROM = 6). */
   barBase(bar: number): number {
     return this.core.raw.barBase(this.slot, bar, this.romReg);
   }
+  /** BAR `bar` decodes right now: its space is enabled in Command (and the ROM enable bit is set for the ROM). */
   barDecodes(bar: number): boolean {
     return this.core.raw.barDecodes(this.slot, bar, this.romReg) !== 0;
   }
@@ -340,6 +361,7 @@ export class PciFunction {
     return this.model.barRead(this, bar, offset, size) >>> 0;
   }
 
+  /** Hardware write of `size` bytes at `offset` in BAR `bar`: MSI-X table writes are handled here, the rest goes to the model. */
   barWrite(bar: number, offset: number, size: 1 | 2 | 4, value: number): void {
     const m = this.msix;
     if (m !== null) {
@@ -363,16 +385,19 @@ export class PciFunction {
 
   // ---- interrupts --------------------------------------------------------------------------
 
+  /** MSI Enable is set in the MSI capability's Message Control (Linux dev->msi_enabled). */
   get msiEnabled(): boolean {
     const cap = this.capOffset(L.M_MSI_CAP);
     return cap !== 0 && (this.configRead(cap + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
   }
 
+  /** MSI-X Enable is set in the MSI-X capability's Message Control (Linux dev->msix_enabled). */
   get msixEnabled(): boolean {
     const cap = this.capOffset(L.M_MSIX_CAP);
     return cap !== 0 && (this.configRead(cap + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE) !== 0;
   }
 
+  /** Interrupt Pin register (PCI_INTERRUPT_PIN): 0 = no INTx, 1-4 = INTA-INTD. */
   get interruptPin(): number {
     return this.configRead(PCI_INTERRUPT_PIN, 1);
   }
@@ -388,10 +413,12 @@ export class PciFunction {
     else this.setIntx(true);
   }
 
+  /** Raises MSI `vector`: delivered now, or left pending while masked. */
   raiseMsi(vector: number): void {
     if (this.core.raw.msiRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsi(vector);
   }
 
+  /** Raises MSI-X `vector`: delivered now, or its PBA bit set while masked. */
   raiseMsix(vector: number): void {
     if (this.core.raw.msixRaise(this.slot, vector) === L.IRQ_DELIVER) this.sendMsix(vector);
   }
@@ -441,6 +468,7 @@ export class PciFunction {
     }
   }
 
+  /** The INTx line is asserted towards the interrupt controller (pin level gated by INTx Disable and MSI/MSI-X). */
   get intxAsserted(): boolean {
     return this.intxLine;
   }

@@ -3,32 +3,92 @@ import { PciError, describeValue, hexValue } from './pciError.js';
 
 /** One Base Address Register of an {@link EndpointSpec}: its kind, size (a power of two) and prefetchability. */
 export interface BarSpec {
+  /** Memory BAR decoding 32 or 64 bits of address (a 64-bit BAR takes two slots), or an I/O port BAR. */
   kind: 'mem32' | 'mem64' | 'io';
+  /** Size in bytes, a power of two (memory: at least 16; I/O: 4 to 256). */
   size: number;
+  /** Prefetchable bit of a memory BAR (PCI_BASE_ADDRESS_MEM_PREFETCH); default false. */
   prefetchable?: boolean;
 }
 
 /** One capability of an {@link EndpointSpec}'s chain in the 256-byte header space (`id` selects the kind). */
 export type CapabilitySpec =
   /** pme: PME_Support from D0 and D3hot, PME_En writable (PciFunction.raisePme); default: no PME */
-  | { id: 'pm'; noSoftReset?: boolean; pme?: boolean }
-  | { id: 'msi'; vectors: 1 | 2 | 4 | 8 | 16 | 32; is64?: boolean; perVectorMask?: boolean }
-  | { id: 'msix'; vectors: number; tableBar: number; tableOffset: number; pbaBar: number; pbaOffset: number }
-  | { id: 'pcie'; flr?: boolean }
-  | { id: 'vendor'; length: number; data?: Uint8Array };
+  | {
+      /** Power Management capability (PCI_CAP_ID_PM). */
+      id: 'pm';
+      /** No_Soft_Reset in PMCSR: the D3hot->D0 transition keeps the function's state (no internal reset). */
+      noSoftReset?: boolean;
+      /** PME_Support from D0 and D3hot, PME_En writable (PciFunction.raisePme); default: no PME. */
+      pme?: boolean;
+    }
+  | {
+      /** MSI capability (PCI_CAP_ID_MSI). */
+      id: 'msi';
+      /** Multiple Message Capable: how many vectors the function can use. */
+      vectors: 1 | 2 | 4 | 8 | 16 | 32;
+      /** 64-bit Address Capable (PCI_MSI_FLAGS_64BIT). */
+      is64?: boolean;
+      /** Per-Vector Masking Capable (PCI_MSI_FLAGS_MASKBIT): Mask and Pending registers. */
+      perVectorMask?: boolean;
+    }
+  | {
+      /** MSI-X capability (PCI_CAP_ID_MSIX). */
+      id: 'msix';
+      /** Table Size: number of MSI-X vectors (table entries). */
+      vectors: number;
+      /** BAR index (BIR) holding the MSI-X table. */
+      tableBar: number;
+      /** Offset of the MSI-X table inside its BAR (8-byte aligned). */
+      tableOffset: number;
+      /** BAR index (BIR) holding the Pending Bit Array. */
+      pbaBar: number;
+      /** Offset of the Pending Bit Array inside its BAR (8-byte aligned). */
+      pbaOffset: number;
+    }
+  | {
+      /** PCI Express capability (PCI_CAP_ID_EXP); gives the function extended config space. */
+      id: 'pcie';
+      /** Function Level Reset Capability in Device Capabilities (PCI_EXP_DEVCAP_FLR). */
+      flr?: boolean;
+    }
+  | {
+      /** Vendor-specific capability (PCI_CAP_ID_VNDR). */
+      id: 'vendor';
+      /** Capability length in bytes, header included. */
+      length: number;
+      /** Bytes after the 3-byte header (ID, next, length); zeros when omitted. */
+      data?: Uint8Array;
+    };
 
 /** One PCI Express extended capability (chain at 0x100): Advanced Error Reporting or a Device Serial Number. */
-export type ExtCapabilitySpec = { id: 'aer' } | { id: 'dsn'; serial: bigint };
+export type ExtCapabilitySpec =
+  | {
+      /** Advanced Error Reporting (PCI_EXT_CAP_ID_ERR). */
+      id: 'aer';
+    }
+  | {
+      /** Device Serial Number (PCI_EXT_CAP_ID_DSN). */
+      id: 'dsn';
+      /** The 64-bit serial number. */
+      serial: bigint;
+    };
 
 /** What {@link Hardware.addEndpoint} builds: IDs, class, BARs, ROM and capabilities of a type 0 function. */
 export interface EndpointSpec {
+  /** Vendor ID register (PCI_VENDOR_ID), e.g. 0x1af4 for virtio. */
   vendorId: number;
+  /** Device ID register (PCI_DEVICE_ID). */
   deviceId: number;
   /** 24-bit: base class, subclass, programming interface */
   classCode: number;
+  /** Revision ID register (PCI_REVISION_ID); default 0. */
   revision?: number;
+  /** Subsystem Vendor ID (PCI_SUBSYSTEM_VENDOR_ID); default 0. */
   subsystemVendorId?: number;
+  /** Subsystem ID (PCI_SUBSYSTEM_ID); default 0. */
   subsystemId?: number;
+  /** Interrupt Pin register: 0 = no INTx, 1-4 = INTA#-INTD#; default 0. */
   interruptPin?: 0 | 1 | 2 | 3 | 4;
   /** index 0..5; a mem64 BAR also uses the next index (leave it null) */
   bars?: (BarSpec | null)[];
@@ -68,8 +128,11 @@ export interface ConfigImageSpec {
 export interface BridgeSpec {
   /** the bus number behind the bridge; the bridge's bus registers power on strapped to it */
   secondaryBus: number;
+  /** Vendor ID of the bridge function; default 0x1b36 (Red Hat, as QEMU's generic bridges). */
   vendorId?: number;
+  /** Device ID of the bridge function; default 0x000c (QEMU's PCIe root port). */
   deviceId?: number;
+  /** Revision ID of the bridge function; default 0. */
   revision?: number;
   /** PCIe port type of the bridge's PCI Express capability (default: root port) */
   portType?: 'root' | 'downstream' | 'pci';

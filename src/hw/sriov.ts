@@ -44,6 +44,7 @@ export class VirtualFunction extends PciFunction {
     fn: number,
     model: DeviceModel,
     slot: number,
+    /** The SR-IOV state of the PF this VF belongs to. */
     readonly sriov: Sriov,
     /** 0-based position among the PF's VFs */
     readonly index: number,
@@ -58,19 +59,23 @@ export class VirtualFunction extends PciFunction {
     return this.index + 1;
   }
 
+  /** A VF's BAR kind comes from the PF's SR-IOV VF BAR registers (VFs have no BARs of their own; the ROM is absent). */
   override barKind(bar: number): number {
     return bar >= 0 && bar < 6 ? this.sriov.vfBarKind(bar) : L.BAR_NONE;
   }
 
+  /** A VF's BAR size: one VF's share of the PF's VF BAR, rounded up to the System Page Size. */
   override barSize(bar: number): number {
     return bar >= 0 && bar < 6 ? this.sriov.vfBarSize(bar) : 0;
   }
 
+  /** A VF's BAR address: the PF's VF BAR base plus index times the per-VF size (-1 when unplaced). */
   override barBase(bar: number): number {
     const first = bar >= 0 && bar < 6 ? this.sriov.vfBarBase(bar) : -1;
     return first < 0 ? -1 : first + this.index * this.sriov.vfBarSize(bar);
   }
 
+  /** A VF BAR decodes when VF Enable and VF MSE are set in the PF's SR-IOV Control (the VF's own Command does not matter). */
   override barDecodes(bar: number): boolean {
     const k = this.barKind(bar);
     return (k === L.BAR_MEM32 || k === L.BAR_MEM64) && this.alive && this.sriov.memoryEnabled;
@@ -86,9 +91,13 @@ export class VirtualFunction extends PciFunction {
  * PF's bus or on an address already taken is not created; `conflicts` says which.
  */
 export class Sriov {
+  /** Config offset of the PF's SR-IOV extended capability. */
   readonly cap: number;
+  /** TotalVFs: the most VFs the PF can enable. */
   readonly totalVfs: number;
+  /** The VFs that exist now, in VF number order (empty while VF Enable is clear). */
   vfs: VirtualFunction[] = [];
+  /** Why VFs could not be created at the last enable (routing ID off the bus, or an address taken). */
   conflicts: string[] = [];
   private enabled = false;
   private acceptedNumVfs = 0;
@@ -96,6 +105,7 @@ export class Sriov {
   private readonly layout: SriovCapabilityLayout;
 
   constructor(
+    /** The physical function owning the capability. */
     readonly pf: PciFunction,
     layout: SriovCapabilityLayout,
     private readonly provider: VfProvider,
@@ -111,18 +121,23 @@ export class Sriov {
     return size === 4 ? mem.u32[a >>> 2] : size === 2 ? mem.u16[a >>> 1] : mem.u8[a];
   }
 
+  /** SR-IOV Control register (PCI_SRIOV_CTRL: VF Enable, VF MSE, ARI Capable Hierarchy ...). */
   get control(): number {
     return this.rd(PCI_SRIOV_CTRL, 2);
   }
+  /** NumVFs register (PCI_SRIOV_NUM_VF) as software last wrote it. */
   get numVfs(): number {
     return this.rd(PCI_SRIOV_NUM_VF, 2);
   }
+  /** First VF Offset (PCI_SRIOV_VF_OFFSET): routing ID distance from the PF to VF 1. */
   get firstVfOffset(): number {
     return this.rd(PCI_SRIOV_VF_OFFSET, 2);
   }
+  /** VF Stride (PCI_SRIOV_VF_STRIDE): routing ID distance between consecutive VFs. */
   get vfStride(): number {
     return this.rd(PCI_SRIOV_VF_STRIDE, 2);
   }
+  /** VF Device ID (PCI_SRIOV_VF_DID): the Device ID every VF reports. */
   get vfDeviceId(): number {
     return this.rd(PCI_SRIOV_VF_DID, 2);
   }
@@ -150,6 +165,7 @@ export class Sriov {
     return this.pfRoutingId + this.firstVfOffset + this.vfStride * index;
   }
 
+  /** The BDF VF `index` (0-based) has or would have, from its routing ID. */
   vfBdf(index: number): string {
     const rid = this.routingId(index);
     return formatBdf(0, rid >> 8, (rid >> 3) & 31, rid & 7);
@@ -160,6 +176,7 @@ export class Sriov {
     return this.vfs.find((v) => v.vfNumber === n);
   }
 
+  /** Kind of VF BAR `bar` (0-5) as the wasm core encodes it; the upper half of a 64-bit BAR is BAR_MEM64_HI. */
   vfBarKind(bar: number): number {
     const spec = this.layout.vfBars[bar];
     if (spec) return spec.kind === 'mem64' ? L.BAR_MEM64 : L.BAR_MEM32;

@@ -18,12 +18,17 @@ export interface LiveMigrationOptions extends MigrationOptions {
 export interface LiveMigrationReport {
   /** guest bdfs of the devices whose state moved */
   devices: string[];
+  /** The P2P states were used. */
   p2p: boolean;
+  /** One report per pre-copy pass. */
   passes: PassReport[];
+  /** What the stop-and-copy phase (the downtime) sent. */
   stopCopy: StopCopyReport;
+  /** All bytes sent from source to destination. */
   totalBytes: number;
   /** the MIG_DEVICE_STATE transitions asked of each device, by guest bdf, on each side */
   sourceStates: Record<string, string[]>;
+  /** The MIG_DEVICE_STATE transitions asked of each device on the destination, by guest BDF. */
   destinationStates: Record<string, string[]>;
 }
 

@@ -19,17 +19,23 @@ import type { Vmm } from './vmm.js';
  * MigrationError; abort() resets what was resumed.
  */
 export class MigrationDestination {
+  /** The destination's devices that receive state, one VfioMigration each. */
   readonly devices: VfioMigration[];
+  /** The P2P states are used (more than one device, all supporting VFIO_MIGRATION_P2P). */
   readonly p2p: boolean;
   private readonly byBdf = new Map<string, VfioMigration>();
   private readonly reader = new StreamReader();
   private readonly states = new Map<string, VmmDeviceState>();
   private phase: 'idle' | 'resuming' | 'done' | 'failed' = 'idle';
+  /** Total stream bytes received so far. */
   bytesIn = 0;
+  /** Guest RAM bytes received. */
   ramBytes = 0;
+  /** Device state bytes received, by guest BDF. */
   readonly deviceBytes = new Map<string, number>();
 
   constructor(
+    /** The destination VMM the state is loaded into. */
     readonly vmm: Vmm,
     options: MigrationOptions = {},
   ) {
@@ -101,6 +107,7 @@ export class MigrationDestination {
     }
   }
 
+  /** The stream's end record was received. */
   get complete(): boolean {
     return this.reader.ended;
   }

@@ -21,8 +21,11 @@ export interface MigrationOptions {
 
 /** What one pre-copy pass sent. */
 export interface PassReport {
+  /** Pass number, from 1. */
   pass: number;
+  /** Device state bytes read from the devices' data fds in this pass. */
   deviceBytes: number;
+  /** Dirty guest RAM bytes sent in this pass. */
   ramBytes: number;
   /** PRECOPY_INFO initial + dirty bytes per device before the pass */
   ready: Record<string, number>;
@@ -30,8 +33,11 @@ export interface PassReport {
 
 /** What the stop-and-copy phase (the guest paused) sent, and how many device-file steps it took. */
 export interface StopCopyReport {
+  /** Device state bytes read during stop-and-copy (the STOP_COPY streams). */
   deviceBytes: number;
+  /** The last dirty guest RAM bytes, sent with the guest paused. */
   ramBytes: number;
+  /** Bytes of the VMM's own state of each device (emulated config, MSI/MSI-X, INTx). */
   vmmBytes: number;
   /** state transitions, data-fd reads and records during the downtime */
   steps: number;
@@ -58,10 +64,15 @@ export function migratingDevices(vmm: Vmm, options: MigrationOptions): { devices
  * recovery state or DEVICE_RESET and fails the migration; cancel() takes the devices back to RUNNING.
  */
 export class MigrationSource {
+  /** The devices that migrate (VFIO migration supported), one VfioMigration each. */
   readonly devices: VfioMigration[];
+  /** The P2P states (RUNNING_P2P, PRE_COPY_P2P) are used: more than one device, all supporting VFIO_MIGRATION_P2P. */
   readonly p2p: boolean;
+  /** One report per pre-copy pass (iterate), in order. */
   readonly passes: PassReport[] = [];
+  /** What the stop-and-copy phase sent; null until complete() finished it. */
   stopCopy: StopCopyReport | null = null;
+  /** Total bytes handed to `send` so far. */
   bytesOut = 0;
   private readonly ram: RamSender;
   private readonly chunk: number;
@@ -69,6 +80,7 @@ export class MigrationSource {
   private steps = 0;
 
   constructor(
+    /** The source VMM whose devices and RAM migrate. */
     readonly vmm: Vmm,
     private readonly send: (chunk: Uint8Array) => void,
     options: MigrationOptions = {},
@@ -237,6 +249,7 @@ export class MigrationSource {
     }
   }
 
+  /** complete() finished: everything was sent and the devices are stopped. */
   get done(): boolean {
     return this.phase === 'done';
   }

@@ -18,8 +18,12 @@ import { regionOffset } from '../host/vfio/deviceFile.js';
  * the ground truth; these only build and parse the structs.
  */
 export class VfioClient {
-  constructor(readonly file: VfioDeviceFile) {}
+  constructor(
+    /** The device file the calls go to. */
+    readonly file: VfioDeviceFile,
+  ) {}
 
+  /** VFIO_DEVICE_GET_INFO: device flags, number of regions and IRQ indexes. */
   getInfo(): DeviceInfo {
     const arg = encodeDeviceInfo({ argsz: DEVICE_INFO_SIZEOF, flags: 0, numRegions: 0, numIrqs: 0, capOffset: 0, pad: 0 });
     this.file.ioctl(VFIO.DEVICE_GET_INFO, arg);
@@ -27,7 +31,12 @@ export class VfioClient {
   }
 
   /** Region info with its capability chain (asks again with the argsz the kernel says it needs). */
-  getRegionInfo(index: number): RegionInfo & { caps: FoundInfoCap[]; raw: Uint8Array } {
+  getRegionInfo(index: number): RegionInfo & {
+    /** The region's info capabilities (sparse mmap, type ...), in chain order. */
+    caps: FoundInfoCap[];
+    /** The whole struct vfio_region_info buffer as the kernel filled it. */
+    raw: Uint8Array;
+  } {
     let argsz = REGION_INFO_SIZEOF;
     for (;;) {
       const arg = new Uint8Array(argsz);
@@ -43,20 +52,24 @@ export class VfioClient {
     }
   }
 
+  /** VFIO_DEVICE_GET_IRQ_INFO for IRQ index `index` (INTx, MSI, MSI-X, ERR, REQ). */
   getIrqInfo(index: number): IrqInfo {
     const arg = encodeIrqInfo({ argsz: IRQ_INFO_SIZEOF, flags: 0, index, count: 0 });
     this.file.ioctl(VFIO.DEVICE_GET_IRQ_INFO, arg);
     return decodeIrqInfo(arg);
   }
 
+  /** VFIO_DEVICE_SET_IRQS: `action` (DATA_*|ACTION_*) on vectors start..start+count of IRQ index `index`. */
   setIrqs(index: number, action: number, start: number, data: IrqSetData = { kind: 'none' }, count?: number): void {
     this.file.ioctl(VFIO.DEVICE_SET_IRQS, buildIrqSet({ flags: action, index, start, count }, data));
   }
 
+  /** VFIO_DEVICE_RESET. */
   reset(): void {
     this.file.ioctl(VFIO.DEVICE_RESET, new Uint8Array(0));
   }
 
+  /** VFIO_DEVICE_FEATURE with `flags` (feature and GET/SET/PROBE) and payload; returns the data after the header. */
   feature(flags: number, payload: Uint8Array | number = 0): Uint8Array {
     const arg = buildDeviceFeature(flags, payload);
     this.file.ioctl(VFIO.DEVICE_FEATURE, arg);
@@ -71,16 +84,19 @@ export class VfioClient {
     return v >>> 0;
   }
 
+  /** A little-endian write of 1, 2 or 4 bytes at `offset` of region `index`; returns bytes written. */
   writeRegion(index: number, offset: number, size: 1 | 2 | 4, value: number): number {
     const b = new Uint8Array(size);
     for (let i = 0; i < size; i++) b[i] = (value >>> (8 * i)) & 0xff;
     return this.file.write(regionOffset(index, offset), b);
   }
 
+  /** Reads the config region (VFIO_PCI_CONFIG_REGION_INDEX) at `offset`. */
   configRead(offset: number, size: 1 | 2 | 4): number {
     return this.readRegion(VFIO.PCI_CONFIG_REGION_INDEX, offset, size);
   }
 
+  /** Writes the config region (VFIO_PCI_CONFIG_REGION_INDEX) at `offset`; returns bytes written. */
   configWrite(offset: number, size: 1 | 2 | 4, value: number): number {
     return this.writeRegion(VFIO.PCI_CONFIG_REGION_INDEX, offset, size, value);
   }

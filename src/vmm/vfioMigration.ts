@@ -13,6 +13,7 @@ import type { VfioPciDevice } from './vfioPciDevice.js';
 export class MigrationError extends Error {
   constructor(
     message: string,
+    /** Guest BDF of the assigned device to blame, when there is one. */
     readonly device?: string,
   ) {
     super(message);
@@ -35,6 +36,7 @@ export class VfioMigration {
   stream: DataStreamFile | null = null;
   /** transitions asked for (successful ones), and resets done as a fallback */
   readonly transitions: MigState[] = [];
+  /** VFIO_DEVICE_RESETs done as the last fallback after a failed arc. */
   resets = 0;
 
   /**
@@ -44,6 +46,7 @@ export class VfioMigration {
   private readonly iommufd: IommufdCtx | undefined;
 
   constructor(
+    /** The assigned device whose state migrates. */
     readonly dev: VfioPciDevice,
     private readonly host: Host,
     iommufd?: IommufdCtx,
@@ -60,18 +63,22 @@ export class VfioMigration {
     this.flags = flags;
   }
 
+  /** The device can migrate: its driver supports VFIO_MIGRATION_STOP_COPY. */
   get supported(): boolean {
     return (this.flags & VFIO.MIGRATION_STOP_COPY) !== 0;
   }
 
+  /** The device supports the P2P states (VFIO_MIGRATION_P2P: RUNNING_P2P, PRE_COPY_P2P). */
   get p2p(): boolean {
     return (this.flags & VFIO.MIGRATION_P2P) !== 0;
   }
 
+  /** The device supports pre-copy (VFIO_MIGRATION_PRE_COPY: PRE_COPY, PRE_COPY_P2P). */
   get precopy(): boolean {
     return (this.flags & VFIO.MIGRATION_PRE_COPY) !== 0;
   }
 
+  /** The device's migration state (DEVICE_FEATURE GET of MIG_DEVICE_STATE). */
   state(): MigState {
     const data = this.dev.client.feature(VFIO.DEVICE_FEATURE_GET | VFIO.DEVICE_FEATURE_MIG_DEVICE_STATE, 8);
     return decodeFeatureMigState(data).deviceState as MigState;
@@ -142,7 +149,12 @@ export class VfioMigration {
   }
 
   /** VFIO_MIG_GET_PRECOPY_INFO on the current stream: initial and dirty bytes ready to read. */
-  precopyInfo(): { initial: number; dirty: number } {
+  precopyInfo(): {
+    /** initial_bytes: initial data still to read before the device can leave PRE_COPY. */
+    initial: number;
+    /** dirty_bytes: data the device changed since, ready to read. */
+    dirty: number;
+  } {
     const s = this.stream;
     if (!s || !s.ioctl) return { initial: 0, dirty: 0 };
     const arg = encodePrecopyInfo({ argsz: PRECOPY_INFO_SIZEOF, flags: 0, initialBytes: 0n, dirtyBytes: 0n });
@@ -151,6 +163,7 @@ export class VfioMigration {
     return { initial: Number(i.initialBytes), dirty: Number(i.dirtyBytes) };
   }
 
+  /** Closes the current data fd, if any (errors from close are ignored). */
   closeStream(): void {
     const s = this.stream;
     this.stream = null;

@@ -48,22 +48,34 @@ export interface VmmContext {
  * VFIO_DEVICE_RESET. The device is also the DeviceModel of its PassthroughFunction on the guest bus.
  */
 export class VfioPciDevice implements IrqHost {
+  /** The ioctl wrapper around the device file (VFIO_DEVICE_GET_INFO, SET_IRQS, RESET ...). */
   readonly client: VfioClient;
   readonly name: string;
+  /** VFIO_DEVICE_GET_INFO's answer: flags, number of regions and IRQ indexes. */
   readonly info: DeviceInfo;
+  /** Size of the config region: 256 for conventional PCI, 4096 with extended config space. */
   readonly configSize: number;
+  /** The config bits the VMM emulates instead of passing through (QEMU's emulated_config_bits). */
   readonly emu: EmulatedConfig;
+  /** The guest-programmed BAR registers, emulated (the real BARs stay where the host put them). */
   readonly bars: EmulatedBars;
   /** BAR 0-5 and ROM (6) regions, null where the device has none */
   readonly regions: (BarRegion | null)[] = [null, null, null, null, null, null, null];
+  /** MSI emulation through VFIO_PCI_MSI_IRQ_INDEX, null when the device has no MSI capability. */
   readonly msi: MsiEmulation | null = null;
+  /** MSI-X emulation (table and PBA in the VMM) through VFIO_PCI_MSIX_IRQ_INDEX, null without MSI-X. */
   readonly msix: MsixEmulation | null = null;
+  /** INTx through eventfds with resampling, null when the device has no pin. */
   readonly intx: IntxEmulation | null = null;
   /** capability offsets in config space (0: none) */
   readonly pcieCap: number = 0;
+  /** Offset of the Power Management capability in config space (0: none). */
   readonly pmCap: number = 0;
+  /** The device supports FLR (PCIe DEVCAP), so a guest FLR becomes VFIO_DEVICE_RESET. */
   readonly hasFlr: boolean = false;
+  /** Vendor ID read from the device at open. */
   readonly vendorId: number;
+  /** Device ID read from the device at open. */
   readonly deviceId: number;
   /** resets done for the guest (FLR, bus reset, system reset) */
   resets = 0;
@@ -76,7 +88,9 @@ export class VfioPciDevice implements IrqHost {
 
   constructor(
     private readonly vmm: VmmContext,
+    /** The opened VFIO device file (from VFIO_GROUP_GET_DEVICE_FD or the cdev). */
     readonly file: VfioDeviceFile,
+    /** Address the function gets on the guest's bus, e.g. "0000:00:05.0". */
     readonly guestBdf: string,
   ) {
     this.client = new VfioClient(file);
@@ -176,11 +190,17 @@ export class VfioPciDevice implements IrqHost {
   placeholderSpec() {
     const classRev = this.physRead(PCI_REVISION_ID, 4);
     return {
+      /** The device's Vendor ID (0xffff, which means "no function", becomes 0xfffe). */
       vendorId: Math.min(this.vendorId, 0xfffe),
+      /** The device's Device ID. */
       deviceId: this.deviceId,
+      /** The device's 24-bit class code. */
       classCode: classRev >>> 8,
+      /** The device's Revision ID. */
       revision: classRev & 0xff,
+      /** The device's Subsystem Vendor ID. */
       subsystemVendorId: this.physRead(PCI_SUBSYSTEM_VENDOR_ID, 2),
+      /** The device's Subsystem ID. */
       subsystemId: this.physRead(PCI_SUBSYSTEM_ID, 2),
     };
   }
@@ -192,6 +212,7 @@ export class VfioPciDevice implements IrqHost {
     return this.fn_;
   }
 
+  /** The function on the guest bus; throws until attach. */
   get fn(): PassthroughFunction {
     if (!this.fn_) throw new Error(`${this.name} is not on a guest bus`);
     return this.fn_;
@@ -215,6 +236,7 @@ export class VfioPciDevice implements IrqHost {
     }
   }
 
+  /** Writes the device's config through the config region (errors are logged, not thrown). */
   physWrite(off: number, size: 1 | 2 | 4, value: number): void {
     try {
       this.file.writeValue(this.cfgOffset(off), size, value & SIZE_MASK[size]);
@@ -274,6 +296,7 @@ export class VfioPciDevice implements IrqHost {
     if (flr) this.reset(null, 'flr');
   }
 
+  /** Sets an emulated config register directly (no side effects, nothing sent to the device); offsets past configSize are ignored. */
   setRegister(off: number, size: 1 | 2 | 4, value: number): void {
     if (off + size <= this.configSize) this.emu.set(off, size, value);
   }
@@ -310,6 +333,7 @@ export class VfioPciDevice implements IrqHost {
 
   // ---- IrqHost ----------------------------------------------------------------------------------------
 
+  /** The VMM's log, where file errors and interrupt events go. */
   get log(): VmmLog {
     return this.vmm.log;
   }
@@ -339,12 +363,14 @@ export class VfioPciDevice implements IrqHost {
 
   // ---- BARs ---------------------------------------------------------------------------------------------
 
+  /** The BARs the guest has made decode (per its emulated Command and BAR registers), for address routing. */
   decodedBars(io: boolean): DecodedBar[] {
     if (this.closed) return [];
     const cmd = this.physRead(PCI_COMMAND, 2);
     return this.bars.decoded(io, cmd === 0xffff ? 0 : cmd);
   }
 
+  /** Guest BAR read: MSI-X table and PBA from the emulation, the rest from the region (all-ones when closed). */
   barRead(_fn: PciFunction, bar: number, off: number, size: 1 | 2 | 4): number {
     const m = this.msix;
     if (m !== null) {
@@ -355,6 +381,7 @@ export class VfioPciDevice implements IrqHost {
     return r === null || this.closed ? ALL_ONES[size] : r.read(off, size);
   }
 
+  /** Guest BAR write: MSI-X table and PBA to the emulation, the rest to the region (dropped when closed). */
   barWrite(_fn: PciFunction, bar: number, off: number, size: 1 | 2 | 4, value: number): void {
     const m = this.msix;
     if (m !== null) {
@@ -487,6 +514,7 @@ export class VfioPciDevice implements IrqHost {
     }
   }
 
+  /** The device file was closed (close()); accesses then read all-ones and writes are dropped. */
   get isClosed(): boolean {
     return this.closed;
   }

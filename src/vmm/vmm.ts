@@ -22,7 +22,9 @@ import type { IommuDomain, IommuFault } from '../hw/embedding/iommu.js';
  * 1:1 (IOVA = guest physical address), so a guest address is a DMA address.
  */
 export interface GuestRam {
+  /** Guest-physical (and IOVA) address where RAM starts. */
   base: number;
+  /** RAM size in bytes. */
   size: number;
 }
 
@@ -56,6 +58,7 @@ const assignedFiles = new WeakMap<VfioDeviceFile, VfioPciDevice>();
  * reports the guest's EOI of a level-triggered line (KVM's irqfd resampler).
  */
 export interface GuestInterruptController extends InterruptSink {
+  /** Sets who hears of the guest's EOI of an INTx line (the VMM's resampling of an assigned device); null removes it. */
   setEoiListener(listener: ((source: PciFunction) => void) | null): void;
 }
 
@@ -71,9 +74,13 @@ const eoiOwner = new WeakMap<GuestInterruptController, Vmm>();
 export class Vmm implements VmmContext {
   /** the guest-visible PCI topology */
   readonly hw: Hardware;
+  /** The memory shared with the host: guest RAM is a window of it. */
   readonly memory: GuestMemory;
+  /** The guest RAM window, mapped 1:1 into the VMM's IOAS. */
   readonly ram: GuestRam;
+  /** What the VMM's emulation logged: refused accesses, file errors, interrupt events. */
   readonly log = new VmmLog();
+  /** The host whose vfio device files the VMM uses. */
   readonly host: Host;
   /** the VMM's I/O address space: every assigned device's DMA is translated through it */
   readonly ioas: Ioas;
@@ -236,6 +243,7 @@ export class Vmm implements VmmContext {
     return [...this.devs.values()].sort((a, b) => (a.guestBdf < b.guestBdf ? -1 : a.guestBdf > b.guestBdf ? 1 : 0));
   }
 
+  /** The assigned device at guest address `guestBdf`, if any. */
   device(guestBdf: string): VfioPciDevice | undefined {
     return this.devs.get(guestBdf.toLowerCase());
   }
@@ -332,6 +340,7 @@ export class Vmm implements VmmContext {
     }
   }
 
+  /** close() ran: devices were released and their files closed. */
   get isClosed(): boolean {
     return this.closed;
   }

@@ -14,7 +14,9 @@ import { vfioDeviceClose, vfioDeviceFeature, vfioDeviceOpen } from './vfioMain.j
  * are no longer distinct) is EINVAL, never rounded into some other region's offset.
  */
 export interface VfioDeviceFile {
+  /** ioctl(2) on the file: `arg` is the struct, read and updated in place; returns the ioctl's value or throws VfioError. */
   ioctl(request: number, arg: Uint8Array): number;
+  /** pread(2): up to `length` bytes at `offset` (region index in the high bits). */
   read(offset: bigint, length: number): Uint8Array;
   /** pread into a caller's buffer: no allocation per access; returns the bytes read */
   readInto(offset: bigint, buf: Uint8Array): number;
@@ -28,7 +30,9 @@ export interface VfioDeviceFile {
    * checks and errno; a write the region cuts short is EINVAL.
    */
   writeValue(offset: bigint, size: 1 | 2 | 4, value: number): void;
+  /** pwrite(2): writes `data` at `offset`; returns the bytes written. */
   write(offset: bigint, data: Uint8Array): number;
+  /** close(2): the last close of the device runs the driver's close_device. */
   close(): void;
 }
 

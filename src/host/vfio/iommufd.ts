@@ -9,12 +9,17 @@ import { FileTable } from '../fileTable.js';
  */
 export class IommufdCtx {
   private nextId = 1;
+  /** The device IDs handed out in this context, by device. */
   readonly devIds = new Map<unknown, number>();
   /** this user's file numbers */
   readonly files = new FileTable();
 
-  constructor(readonly name = 'iommufd') {}
+  constructor(
+    /** Name of the context in errors and logs. */
+    readonly name = 'iommufd',
+  ) {}
 
+  /** Binds a device to the context (VFIO_DEVICE_BIND_IOMMUFD); returns its device ID, the same one on a repeated bind. */
   bind(dev: unknown): number {
     let id = this.devIds.get(dev);
     if (id === undefined) {
@@ -24,10 +29,12 @@ export class IommufdCtx {
     return id;
   }
 
+  /** Forgets the device's binding (its device ID is not reused). */
   unbind(dev: unknown): void {
     this.devIds.delete(dev);
   }
 
+  /** The device's ID in this context, undefined when not bound. */
   devId(dev: unknown): number | undefined {
     return this.devIds.get(dev);
   }

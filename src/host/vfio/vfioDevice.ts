@@ -30,23 +30,31 @@ export interface VfioSubsystem {
  * only performs single arcs.
  */
 export class VfioDevice {
+  /** Open files on the device (Linux device->open_count); open_device runs at 0 -> 1, close_device at 1 -> 0. */
   openCount = 0;
+  /** The set of devices reset together (Linux vfio_device_set: same slot or bus), shared with its members. */
   devSet!: VfioDeviceSet;
   /** owner context of the open files (one user at a time) */
   owner: IommufdCtx | null = null;
   /** how many times the driver asked for the device back while it was open */
   requestCount = 0;
+  /** Registered with the vfio core (vfio_register_group_dev), so it can be opened. */
   registered = false;
+  /** Current migration state (VFIO_DEVICE_STATE_*, Linux vfio_device_mig_state); RUNNING when not migrating. */
   migState: MigState = MigState.RUNNING;
   /** the migration data file of the current state, if it has one */
   migFile: DataStreamFile | null = null;
 
   constructor(
+    /** The vfio subsystem the device is registered with (groups, containers, iommufd, the host hardware). */
     readonly vfio: VfioSubsystem,
+    /** The host PCI device this vfio device wraps (Linux struct pci_dev). */
     readonly pdev: PciDev,
+    /** The driver's callbacks (struct vfio_device_ops: open_device, read, write, ioctl, migration ...). */
     readonly ops: VfioDeviceOps<any>,
   ) {}
 
+  /** The PCI address of the device, e.g. "0000:01:00.0" (pci_name(pdev)). */
   get bdf(): string {
     return this.pdev.bdf;
   }

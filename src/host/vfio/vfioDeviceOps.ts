@@ -4,7 +4,9 @@ import type { DataStreamFile } from './dataStream.js';
 
 /** One mappable area of a region (what mmap of the device fd at that region would map). */
 export interface MmapArea {
+  /** Offset of the area from the start of the region. */
   offset: number;
+  /** Size of the area in bytes. */
   size: number;
 }
 
@@ -16,7 +18,9 @@ export interface MmapArea {
 export interface VfioMigrationOps<D extends VfioDevice = VfioDevice> {
   /** VFIO_MIGRATION_* flags the device supports (always includes STOP_COPY) */
   flags: number;
+  /** migration_set_state: performs one arc to `next`; returns the data stream file that arc opens, if any. */
   setState(vdev: D, next: MigState): DataStreamFile | null;
+  /** migration_get_state: the device's current migration state. */
   getState(vdev: D): MigState;
   /** bytes the STOP_COPY stream would carry now (MIG_DATA_SIZE) */
   getDataSize(vdev: D): bigint;
@@ -28,6 +32,7 @@ export interface VfioMigrationOps<D extends VfioDevice = VfioDevice> {
 export interface VfioLogOps<D extends VfioDevice = VfioDevice> {
   /** may return the page size the device chose to track at (written back to control.page_size) */
   start(vdev: D, ranges: { iova: bigint; length: bigint }[], pageSize: bigint): void | bigint;
+  /** log_stop: ends DMA logging and frees the tracker. */
   stop(vdev: D): void;
   /** returns the dirty bitmap for [iova, iova+length) at pageSize and clears what it reports */
   readAndClear(vdev: D, iova: bigint, length: bigint, pageSize: bigint): Uint8Array;
@@ -51,8 +56,11 @@ export interface ReadValueOp<D extends VfioDevice = VfioDevice> {
  * Each op throws a VfioError for the errno Linux returns.
  */
 export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
+  /** Driver name, shown in errors and logs (e.g. "vfio-pci"). */
   readonly name: string;
+  /** Called once when the device is created (vfio_device_ops.init). */
   init?(vdev: D): void;
+  /** Called once when the device is freed (vfio_device_ops.release). */
   release?(vdev: D): void;
   /** first open of the device (of its file) */
   openDevice?(vdev: D): void;
@@ -60,9 +68,11 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
   closeDevice?(vdev: D): void;
   /** fills `buf` from the region offset (the kernel's read(buf, count, ppos)); returns bytes read */
   read?(vdev: D, offset: bigint, buf: Uint8Array): number;
+  /** Writes `data` at the region offset (the kernel's write(buf, count, ppos)); returns bytes written. */
   write?(vdev: D, offset: bigint, data: Uint8Array): number;
   /** pcisim's own (no Linux counterpart): `read` of one register as a number; see ReadValueOp */
   readConfigValue?: ReadValueOp<D>;
+  /** Device ioctl (VFIO_DEVICE_GET_INFO, SET_IRQS, RESET ...); `arg` is the struct, updated in place; returns the ioctl's value. */
   ioctl?(vdev: D, request: number, arg: Uint8Array): number;
   /** what of region `index` can be mapped (empty: nothing) */
   mmap?(vdev: D, index: number): MmapArea[];
@@ -72,6 +82,8 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
   match?(vdev: D, token: string | null): void;
   /** DEVICE_FEATURE for features the vfio core does not handle itself */
   deviceFeature?(vdev: D, flags: number, data: Uint8Array): number;
+  /** Migration callbacks (vfio_device.mig_ops); absent when the device cannot migrate. */
   migrationOps?: VfioMigrationOps<D>;
+  /** DMA logging callbacks (vfio_device.log_ops); absent without device dirty tracking. */
   logOps?: VfioLogOps<D>;
 }

@@ -6,7 +6,9 @@ import type { ErrnoName } from './errno.js';
  * errno. `errno` is the positive Linux number, `code` its name ('EINVAL').
  */
 export class VfioError extends Error {
+  /** The positive Linux errno number, e.g. 22. */
   readonly errno: number;
+  /** The errno name, e.g. 'EINVAL'. */
   readonly code: string;
 
   /**

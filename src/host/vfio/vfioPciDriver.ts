@@ -14,8 +14,11 @@ import { vfioPciPmRequestResume } from './pciCore/lowPower.js';
 
 /** What {@link vfioPciDriver} needs to make a vfio-pci (variant) driver: name, ID table, device ops. */
 export interface VfioPciDriverSpec<D extends VfioPciCoreDevice> {
+  /** Driver name, e.g. "vfio-pci" or a variant's ("virtio-vfio-pci"). */
   name: string;
+  /** struct pci_device_id table the driver matches devices against. */
   idTable: PciDeviceId[];
+  /** The vfio device ops: vfio-pci-core's defaults with the variant's overrides. */
   ops: VfioDeviceOps<D>;
   /** the device class to allocate (vfio_alloc_device with the variant's struct) */
   create?: (vfio: VfioCore, pdev: PciDev, ops: VfioDeviceOps<D>) => D;
@@ -115,7 +118,10 @@ export interface VfioPciParams {
  * Its sriov_configure is vfio_pci_sriov_configure: enable_sriov (`params`), then
  * vfio_pci_core_sriov_configure with the VF token flow.
  */
-export function genericVfioPciDriver(vfio: VfioCore, params: Partial<VfioPciParams> = {}): PciDriver & { params: VfioPciParams } {
+export function genericVfioPciDriver(vfio: VfioCore, params: Partial<VfioPciParams> = {}): PciDriver & {
+  /** The module parameters the driver runs with (vfio-pci's enable_sriov ...). */
+  params: VfioPciParams;
+} {
   const p: VfioPciParams = { enableSriov: params.enableSriov ?? true };
   const drv = vfioPciDriver(vfio, {
     name: 'vfio-pci',

@@ -42,13 +42,17 @@ function hasVirtioCap(dev: HostPciDev, cfgType: number): boolean {
 export class VirtioPciDevice {
   /** admin_vq.supported_cmds: the opcodes LIST_USE enabled */
   supportedCmds = 0;
+  /** vp_dev->admin_vq: the administration virtqueue client, null without VIRTIO_F_ADMIN_VQ. */
   admin: AdminQueueClient | null = null;
+  /** The per-command path for the legacy access commands (preallocated two-descriptor chain on the admin queue); null when not set up. */
   fast: AdminVqFastPath | null = null;
   /** host DMA memory holding the admin queue and its buffers */
   dmaBase = -1;
 
   constructor(
+    /** The host PCI device virtio-pci is bound to. */
     readonly pdev: HostPciDev,
+    /** The modern transport (virtio_pci_modern_device) driving the function. */
     readonly transport: VirtioModernDriver,
     /** the features negotiated [bits 0-31, 32-63] */
     readonly features: [number, number],

@@ -75,6 +75,7 @@ export class DmaeVfioDevice extends VfioPciCoreDevice {
     ];
   }
 
+  /** Bytes of the stream's tail (device state, virtual config and IRQ setup sections) as it would be encoded now. */
   tailBytes(): number {
     return 3 * SECTION_HEADER_BYTES + this.engine.stateBytes + this.config!.size + encodeIrqSetup(this.irqSetup()).length;
   }

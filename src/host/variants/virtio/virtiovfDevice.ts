@@ -17,11 +17,13 @@ export class VirtiovfPciCoreDevice extends VfioPciCoreDevice {
   bar0Size: number;
   /** where the VF's legacy notify register is (LEGACY_NOTIFY_INFO, learned once at init) */
   notifyBar: number;
+  /** Offset of the VF's legacy notify register in notifyBar. */
   notifyOffset: number;
   /** the VF's member id in its PF's SR-IOV group (pci_iov_vf_id + 1) */
   memberId: number;
   /** legacy BAR0 accesses that reached the PF's admin queue, and notifications written directly */
   adminAccesses = 0;
+  /** Queue notifications written directly to the VF's notify register. */
   notifies = 0;
 
   constructor(vfio: VfioSubsystem, pdev: PciDev, ops: VfioDeviceOps<any>, legacy: { bar0Size: number; notifyBar: number; notifyOffset: number; memberId: number }) {

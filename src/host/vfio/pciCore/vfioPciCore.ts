@@ -29,6 +29,7 @@ import { parseUuid, vfioPciValidateVfToken, vfioPciVfTokenUserAdd } from './srio
 
 // ---- open / close -------------------------------------------------------------------------------
 
+/** vfio_pci_core_open_device's default: enables the device (vfio_pci_core_enable) on first open; an open VF counts as a user of its PF's VF token. */
 export function vfioPciCoreOpenDevice(vdev: VfioPciCoreDevice): void {
   vdev.enable();
   // vfio_pci_core_finish_enable's part that is not folded into enable(): an open VF counts as a
@@ -39,6 +40,7 @@ export function vfioPciCoreOpenDevice(vdev: VfioPciCoreDevice): void {
 /** vfio_pci_core_finish_enable is folded into enable() and open_device; kept for variant drivers that call it. */
 export function vfioPciCoreFinishEnable(_vdev: VfioPciCoreDevice): void {}
 
+/** vfio_pci_core_close_device: disables the device on last close (interrupts off, reset, saved state back). */
 export function vfioPciCoreCloseDevice(vdev: VfioPciCoreDevice): void {
   vfioPciVfTokenUserAdd(vdev, -1);
   vdev.disable();
@@ -228,6 +230,7 @@ function configValue(vdev: VfioPciCoreDevice, offset: bigint | number, len: 1 | 
  */
 export const vfioPciCoreReadConfigValue: ReadValueOp<VfioPciCoreDevice> = Object.assign(configValue, { mirrors: vfioPciCoreRead });
 
+/** vfio_pci_core_write: a write to the region the offset selects (config, BAR, ROM, VGA or a device region); returns bytes written. */
 export function vfioPciCoreWrite(vdev: VfioPciCoreDevice, offset: bigint, data: Uint8Array): number {
   return vfioPciRw(vdev, offset, data, true);
 }
@@ -259,6 +262,7 @@ export function vfioPciCoreRangeIntersectRange(bufStart: number, bufCount: numbe
 
 // ---- ioctl ------------------------------------------------------------------------------------------
 
+/** vfio_pci_core_ioctl: the VFIO_DEVICE_* ioctls (GET_INFO, GET_REGION_INFO, GET_IRQ_INFO, SET_IRQS, RESET, hot reset, ioeventfd). */
 export function vfioPciCoreIoctl(vdev: VfioPciCoreDevice, request: number, arg: Uint8Array): number {
   switch (request) {
     case VFIO.DEVICE_GET_INFO:
@@ -498,6 +502,7 @@ export function vfioPciCoreMatch(vdev: VfioPciCoreDevice, token: string | null):
   vfioPciValidateVfToken(vdev, token === null || token === undefined ? null : parseUuid(token));
 }
 
+/** vfio_pci_core_ioctl_feature: the DEVICE_FEATUREs vfio-pci-core handles (low power, VF token); ENOTTY for others. */
 export function vfioPciCoreDeviceFeature(vdev: VfioPciCoreDevice, flags: number, data: Uint8Array): number {
   const feature = flags & VFIO.DEVICE_FEATURE_MASK;
   const lp = vfioPciCoreLowPowerFeature(vdev, flags, data);
@@ -512,7 +517,9 @@ export function vfioPciCoreDeviceFeature(vdev: VfioPciCoreDevice, flags: number,
   throw new VfioError('ENOTTY', `feature ${feature} is not supported by vfio-pci`);
 }
 
+/** vfio_pci_core_init_dev: nothing to set up here (the device is built complete). */
 export function vfioPciCoreInit(_vdev: VfioPciCoreDevice): void {}
+/** vfio_pci_core_release_dev: nothing to free here. */
 export function vfioPciCoreRelease(_vdev: VfioPciCoreDevice): void {}
 
 /** The ops of plain vfio-pci: every entry is vfio-pci-core's default. */

@@ -41,17 +41,25 @@ export const VFIO_PCI_IOEVENTFD_MAX = 1000;
  * the members documented as exported here (fn, config, irqs, regions, hwConfig*, hwBar*).
  */
 export class VfioPciCoreDevice extends VfioDevice {
+  /** The PCI function this device drives (Linux vdev->pdev, the hardware side). */
   readonly fn: PciFunction;
+  /** The device's interrupt state: INTx, MSI and MSI-X triggers set through VFIO_DEVICE_SET_IRQS. */
   readonly irqs: VfioPciIrqs;
   /** config virtualization; exists while the device is open */
   config: VfioConfig | null = null;
+  /** vdev->reset_works: the function can be reset (FLR, PM or bus reset), so DEVICE_GET_INFO reports VFIO_DEVICE_FLAGS_RESET. */
   resetWorks = false;
+  /** vdev->nointx: the device is on the broken-INTx-masking list (vfio_pci_nointx), so INTx is not offered and INTx Disable stays set. */
   nointx = false;
   /** vdev->needs_reset: set at close when the device could not reset itself; a set bus reset clears it */
   needsReset = false;
+  /** Device-specific regions added by variant drivers (vdev->region), indexed from VFIO_PCI_NUM_REGIONS (9). */
   regions: VfioPciRegion[] = [];
+  /** vdev->msix_bar: the BAR holding the MSI-X table (0xff = no MSI-X). */
   msixBar = 0xff;
+  /** vdev->msix_offset: offset of the MSI-X table inside its BAR. */
   msixOffset = 0;
+  /** vdev->msix_size: size in bytes of the MSI-X table, which the user may not mmap. */
   msixSize = 0;
   /**
    * vdev->has_dyn_msix (Linux 6.5+): MSI-X vectors can be allocated while MSI-X is enabled, so
@@ -59,16 +67,23 @@ export class VfioPciCoreDevice extends VfioDevice {
    * dynamic MSI-X: false, so MSI-X reports EVENTFD|NORESIZE and an enabled MSI-X cannot grow
    */
   hasDynMsix = false;
+  /** Registered ioeventfds (vdev->ioeventfds_list, VFIO_DEVICE_IOEVENTFD), at most VFIO_PCI_IOEVENTFD_MAX. */
   ioeventfds: Ioeventfd[] = [];
   /** vdev->bar_mmap_supported, decided at open (vfio_pci_probe_mmaps) */
   barMmapSupported: boolean[] = [];
   /** the rest of the page of each mappable sub-page BAR, reserved while the device is open */
   dummyResources: DummyResource[] = [];
+  /** vdev->pci_saved_state: config saved at enable and restored at disable. */
   savedState: SavedState | null = null;
   /** vdev->pm_save: config saved on the way into D3hot of a device that soft-resets on the way out */
   pmSave: SavedState | null = null;
   /** VF token (PFs with SR-IOV): set up by vfio_pci_vf_init (sriov.ts); users = open VFs of this PF */
-  vfToken: { uuid: Uint8Array | null; users: number } | null = null;
+  vfToken: {
+    /** The VF token the PF user set (VFIO_DEVICE_FEATURE_PCI_VF_TOKEN), null until set. */
+    uuid: Uint8Array | null;
+    /** How many VFs of this PF are open (a PF with VF users cannot change the token unchecked). */
+    users: number;
+  } | null = null;
   /** vdev->sriov_pf_core_dev: a VF's PF, when that PF enabled SR-IOV through vfio-pci (sriov.ts) */
   sriovPfCoreDev: VfioPciCoreDevice | null = null;
   /** a PF's bus notifier (vfio_pci_bus_notifier), unregistered by vfio_pci_vf_uninit */
@@ -84,10 +99,12 @@ export class VfioPciCoreDevice extends VfioDevice {
 
   // ---- host-side hardware access (what the kernel does with pci_read/write_config, ioread/iowrite)
 
+  /** Host-side config read of the real function (the kernel's pci_read_config_*), bypassing vconfig. */
   hwConfigRead(off: number, size: 1 | 2 | 4): number {
     return this.vfio.hw.configRead(this.fn.bdf, off, size);
   }
 
+  /** Host-side config write to the real function (the kernel's pci_write_config_*), bypassing vconfig. */
   hwConfigWrite(off: number, size: 1 | 2 | 4, value: number): void {
     this.vfio.hw.configWrite(this.fn.bdf, off, size, value);
   }
@@ -102,11 +119,13 @@ export class VfioPciCoreDevice extends VfioDevice {
     return this.pdev.resourceLen(bar);
   }
 
+  /** Host-side read of BAR `bar` at `off` (the kernel's ioread*), by I/O port or MMIO as the BAR is. */
   hwBarRead(bar: number, off: number, size: 1 | 2 | 4): number {
     const a = this.barAddress(bar) + off;
     return this.fn.barKind(bar) === L.BAR_IO ? this.vfio.hw.ioRead(a, size) : this.vfio.hw.mmioRead(a, size);
   }
 
+  /** Host-side write to BAR `bar` at `off` (the kernel's iowrite*), by I/O port or MMIO as the BAR is. */
   hwBarWrite(bar: number, off: number, size: 1 | 2 | 4, value: number): void {
     const a = this.barAddress(bar) + off;
     if (this.fn.barKind(bar) === L.BAR_IO) this.vfio.hw.ioWrite(a, size, value);
@@ -125,6 +144,7 @@ export class VfioPciCoreDevice extends VfioDevice {
 
   // ---- enable / disable (vfio_pci_core_enable / _disable) ---------------------------------------
 
+  /** vfio_pci_core_enable: D0, save state, reset, set up config virtualization and MSI-X/mmap info; called on first open. */
   enable(): void {
     const fn = this.fn;
     // D0, decode for the BAR types present, then a reset to start clean (reset_works comes from it)
@@ -178,6 +198,7 @@ export class VfioPciCoreDevice extends VfioDevice {
     probeMmaps(this);
   }
 
+  /** vfio_pci_core_disable: stop interrupts and ioeventfds, reset, restore saved state; called on last close. */
   disable(): void {
     // vfio_pci_core_disable starts by leaving low power (vfio_pci_runtime_pm_exit, pm_runtime_resume)
     // and bringing the device back to D0
@@ -259,6 +280,7 @@ export class VfioPciCoreDevice extends VfioDevice {
     return 9 + this.regions.length - 1;
   }
 
+  /** Throws EIO unless the device is open (its config virtualization exists). */
   requireOpen(): void {
     if (!this.config) throw new VfioError('EIO', `${this.bdf} is not open`);
   }

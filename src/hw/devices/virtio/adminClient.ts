@@ -13,7 +13,9 @@ import {
 
 /** The device's answer to one command. */
 export interface AdminReply {
+  /** Command status (VIRTIO_ADMIN_STATUS_OK = 0, else an errno-like code). */
   status: number;
+  /** status_qualifier: the detail of a failure (VIRTIO_ADMIN_STATUS_Q_*). */
   qualifier: number;
   /** command_specific_result as far as the device wrote it */
   result: Uint8Array;
@@ -23,8 +25,11 @@ export interface AdminReply {
 
 /** One notification address from VIRTIO_ADMIN_CMD_LEGACY_NOTIFY_INFO. */
 export interface LegacyNotifyInfo {
+  /** VIRTIO_ADMIN_CMD_NOTIFY_INFO_FLAGS_*: END (no more entries), OWNER_DEV or OWNER_MEM. */
   flags: number;
+  /** BAR the legacy driver notifies through. */
   bar: number;
+  /** Offset of the notification address in that BAR. */
   offset: number;
 }
 
@@ -65,7 +70,9 @@ const MEMBER_RESULT_MAX = 4096;
  * driver asks before binding to a VF.
  */
 export class AdminQueueClient {
+  /** The admin virtqueue the commands go through. */
   readonly queue: DriverVirtqueue;
+  /** Index of the admin virtqueue (the device's admin_queue_index). */
   readonly queueIndex: number;
   /** what LIST_QUERY reported and LIST_USE enabled (device_admin_cmd_opcodes[0]) */
   commands = 0;
@@ -78,7 +85,9 @@ export class AdminQueueClient {
    * DRIVER_OK) and `memBase`.. (AdminQueueClient.bytes) of guest memory for the ring and buffers.
    */
   constructor(
+    /** The PF's modern transport the admin queue is set up on. */
     readonly driver: VirtioModernDriver,
+    /** Guest-physical address where the client keeps its ring and command buffers. */
     readonly memBase: number,
     queueSize = 64,
   ) {
@@ -116,7 +125,12 @@ export class AdminQueueClient {
    * Submits one raw command: `readable` as the device-readable part and `writableLen` bytes of
    * device-writable space (status and result). Returns what the device wrote and the used length.
    */
-  submit(readable: Uint8Array | DriverBuffer[], writableLen: number): { written: Uint8Array; usedLen: number } {
+  submit(readable: Uint8Array | DriverBuffer[], writableLen: number): {
+    /** The device-writable bytes as the device left them. */
+    written: Uint8Array;
+    /** The used length the device reported. */
+    usedLen: number;
+  } {
     const mem = this.driver.hw.memory;
     const bufs: DriverBuffer[] = [];
     if (readable instanceof Uint8Array) {
@@ -151,10 +165,12 @@ export class AdminQueueClient {
     };
   }
 
+  /** VIRTIO_ADMIN_CMD_LIST_QUERY: which admin commands the device supports for `groupType`. */
   listQuery(groupType = VIRTIO_ADMIN_GROUP_TYPE_SRIOV): AdminReply {
     return this.exec(VIRTIO_ADMIN_CMD_LIST_QUERY, groupType, 0, undefined, 8);
   }
 
+  /** VIRTIO_ADMIN_CMD_LIST_USE: tells the device which commands (bitmap `opcodes`) the driver will use. */
   listUse(opcodes: number, groupType = VIRTIO_ADMIN_GROUP_TYPE_SRIOV): AdminReply {
     return this.exec(VIRTIO_ADMIN_CMD_LIST_USE, groupType, 0, leBytes(opcodes >>> 0, 8));
   }
@@ -174,24 +190,33 @@ export class AdminQueueClient {
     return (this.commands & VIRTIO_LEGACY_ADMIN_CMD_BITMAP) === VIRTIO_LEGACY_ADMIN_CMD_BITMAP;
   }
 
+  /** VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_WRITE: writes `bytes` at `offset` of VF `vf`'s legacy common config. */
   legacyCommonWrite(vf: number, offset: number, bytes: Uint8Array): AdminReply {
     return this.exec(VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_WRITE, VIRTIO_ADMIN_GROUP_TYPE_SRIOV, vf, legacyWriteData(offset, bytes));
   }
 
+  /** VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_READ: reads `size` bytes at `offset` of VF `vf`'s legacy common config. */
   legacyCommonRead(vf: number, offset: number, size: number): AdminReply {
     return this.exec(VIRTIO_ADMIN_CMD_LEGACY_COMMON_CFG_READ, VIRTIO_ADMIN_GROUP_TYPE_SRIOV, vf, new Uint8Array([offset]), size);
   }
 
+  /** VIRTIO_ADMIN_CMD_LEGACY_DEV_CFG_WRITE: writes `bytes` at `offset` of VF `vf`'s device config. */
   legacyDeviceWrite(vf: number, offset: number, bytes: Uint8Array): AdminReply {
     return this.exec(VIRTIO_ADMIN_CMD_LEGACY_DEV_CFG_WRITE, VIRTIO_ADMIN_GROUP_TYPE_SRIOV, vf, legacyWriteData(offset, bytes));
   }
 
+  /** VIRTIO_ADMIN_CMD_LEGACY_DEV_CFG_READ: reads `size` bytes at `offset` of VF `vf`'s device config. */
   legacyDeviceRead(vf: number, offset: number, size: number): AdminReply {
     return this.exec(VIRTIO_ADMIN_CMD_LEGACY_DEV_CFG_READ, VIRTIO_ADMIN_GROUP_TYPE_SRIOV, vf, new Uint8Array([offset]), size);
   }
 
   /** The notification addresses for VF `vf`'s legacy driver (valid entries up to the end marker). */
-  legacyNotifyInfo(vf: number): { reply: AdminReply; entries: LegacyNotifyInfo[] } {
+  legacyNotifyInfo(vf: number): {
+    /** The command's status and raw result. */
+    reply: AdminReply;
+    /** The valid notification entries, up to the END marker. */
+    entries: LegacyNotifyInfo[];
+  } {
     const reply = this.exec(VIRTIO_ADMIN_CMD_LEGACY_NOTIFY_INFO, VIRTIO_ADMIN_GROUP_TYPE_SRIOV, vf, undefined, VIRTIO_ADMIN_CMD_MAX_NOTIFY_INFO * VIRTIO_ADMIN_NOTIFY_INFO_SIZEOF);
     const entries: LegacyNotifyInfo[] = [];
     if (reply.status === VIRTIO_ADMIN_STATUS_OK) {

@@ -23,18 +23,27 @@ export interface UsedEntry {
  * Queue Address (page frame) with the used ring on the next 4096-byte boundary.
  */
 export class DriverVirtqueue {
+  /** Guest-physical address of the descriptor table. */
   readonly descAddr: number;
+  /** Guest-physical address of the available ring. */
   readonly availAddr: number;
+  /** Guest-physical address of the used ring. */
   readonly usedAddr: number;
+  /** The driver's next avail->idx (free-running 16-bit counter). */
   availIdx = 0;
+  /** Used ring index up to which the driver has consumed entries (last_used_idx). */
   lastUsed = 0;
   private readonly free: number[] = [];
   private readonly chainLen: Uint16Array;
 
   constructor(
+    /** Guest memory the rings live in. */
     readonly memory: GuestMemory,
+    /** Guest-physical address where the rings start. */
     readonly base: number,
+    /** Queue size: number of descriptors (a power of two). */
     readonly size: number,
+    /** Ring placement: modern (minimum alignment) or legacy (used ring on the next 4096-byte boundary). */
     readonly layout: 'modern' | 'legacy' = 'modern',
   ) {
     this.descAddr = base;
@@ -59,6 +68,7 @@ export class DriverVirtqueue {
     return this.memory.view;
   }
 
+  /** First address after the used ring. */
   get end(): number {
     return this.usedAddr + 6 + VRING_USED_ELEM_SIZE * this.size;
   }
@@ -68,6 +78,7 @@ export class DriverVirtqueue {
     return this.descAddr / VIRTIO_PCI_VRING_ALIGN;
   }
 
+  /** Descriptors free for new chains. */
   get freeCount(): number {
     return this.free.length;
   }

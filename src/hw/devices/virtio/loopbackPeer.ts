@@ -17,8 +17,11 @@ export interface LoopbackPeerStats {
  * ignores everything else. Replies go back through the uplink at once.
  */
 export class LoopbackPeer {
+  /** The peer's MAC address. */
   readonly mac: Uint8Array;
+  /** The peer's IPv4 address (4 bytes). */
   readonly ip: Uint8Array;
+  /** Frames received, ARP and echo replies sent, frames ignored. */
   readonly stats: LoopbackPeerStats = { received: 0, arpReplies: 0, echoReplies: 0, ignored: 0 };
   private uplink: Uplink | null = null;
 
@@ -34,6 +37,7 @@ export class LoopbackPeer {
     return this;
   }
 
+  /** Detaches from the uplink, which then has no receiver. */
   detach(): void {
     this.uplink?.detach();
     this.uplink = null;

@@ -27,16 +27,26 @@ export interface VirtioStructure {
  * BARs must already be placed and decoding (see bringUp.ts).
  */
 export class VirtioModernDriver {
+  /** Where the common configuration structure is (VIRTIO_PCI_CAP_COMMON_CFG). */
   readonly common: VirtioStructure;
-  readonly notify: VirtioStructure & { multiplier: number };
+  /** Where the notification structure is (VIRTIO_PCI_CAP_NOTIFY_CFG), with its notify_off_multiplier. */
+  readonly notify: VirtioStructure & {
+    /** notify_off_multiplier: queue `i`'s notify address is base + queue_notify_off(i) * multiplier. */
+    multiplier: number;
+  };
+  /** Where the ISR status byte is (VIRTIO_PCI_CAP_ISR_CFG). */
   readonly isr: VirtioStructure;
+  /** Where the device-specific configuration is (VIRTIO_PCI_CAP_DEVICE_CFG). */
   readonly device: VirtioStructure;
+  /** Config offset of the VIRTIO_PCI_CAP_PCI_CFG access window capability, 0 if the device has none. */
   readonly pciCfg: number;
   private notifyBase = 0;
   private commonBase = 0;
 
   constructor(
+    /** The hardware the function is on (config cycles and MMIO go through it). */
     readonly hw: Hardware,
+    /** The function driven, e.g. "0000:00:03.0". */
     readonly bdf: string,
   ) {
     const found = new Map<number, VirtioStructure>();
@@ -77,6 +87,7 @@ export class VirtioModernDriver {
     this.notifyBase = this.structAddr(this.notify);
   }
 
+  /** MMIO address of a virtio structure: its BAR's current base plus its offset; throws if the BAR is unplaced. */
   structAddr(s: VirtioStructure): number {
     const fn = this.hw.function(this.bdf);
     if (!fn) throw new Error(`${this.bdf}: no such function`);
@@ -85,18 +96,22 @@ export class VirtioModernDriver {
     return base + s.offset;
   }
 
+  /** MMIO read of the common configuration at `off` (virtio_pci_common_cfg field offsets). */
   read(off: number, size: 1 | 2 | 4): number {
     return this.hw.mmioRead(this.commonBase + off, size);
   }
 
+  /** MMIO write to the common configuration at `off` (virtio_pci_common_cfg field offsets). */
   write(off: number, size: 1 | 2 | 4, value: number): void {
     this.hw.mmioWrite(this.commonBase + off, size, value);
   }
 
+  /** device_status from the common configuration. */
   get status(): number {
     return this.read(VIRTIO_PCI_COMMON_STATUS, 1);
   }
 
+  /** Writes device_status (0 resets the device). */
   set status(v: number) {
     this.write(VIRTIO_PCI_COMMON_STATUS, 1, v);
   }
@@ -107,6 +122,7 @@ export class VirtioModernDriver {
     if (this.status !== 0) throw new Error(`${this.bdf}: device_status did not read 0 after reset`);
   }
 
+  /** All 64 device feature bits as [bits 0-31, bits 32-63], through device_feature_select. */
   deviceFeatures(): [number, number] {
     this.write(VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
     const lo = this.read(VIRTIO_PCI_COMMON_DF, 4);
@@ -114,6 +130,7 @@ export class VirtioModernDriver {
     return [lo, this.read(VIRTIO_PCI_COMMON_DF, 4)];
   }
 
+  /** Writes the 64 driver feature bits through driver_feature_select (no FEATURES_OK yet). */
   writeDriverFeatures(lo: number, hi: number): void {
     this.write(VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
     this.write(VIRTIO_PCI_COMMON_GF, 4, lo >>> 0);
@@ -136,18 +153,22 @@ export class VirtioModernDriver {
     return (this.status & VIRTIO_CONFIG_S_FEATURES_OK) !== 0 ? accepted : null;
   }
 
+  /** Sets DRIVER_OK in device_status: the driver is ready and the device may use its queues. */
   driverOk(): void {
     this.status = this.status | VIRTIO_CONFIG_S_DRIVER_OK;
   }
 
+  /** admin_queue_index from the common configuration (VIRTIO_F_ADMIN_VQ). */
   get adminQueueIndex(): number {
     return this.read(VIRTIO_PCI_COMMON_ADM_Q_IDX, 2);
   }
 
+  /** admin_queue_num from the common configuration: 0 = no admin virtqueue. */
   get adminQueueNum(): number {
     return this.read(VIRTIO_PCI_COMMON_ADM_Q_NUM, 2);
   }
 
+  /** Writes config_msix_vector and returns what reads back (VIRTIO_MSI_NO_VECTOR when the device refused). */
   setConfigVector(v: number): number {
     this.write(VIRTIO_PCI_COMMON_MSIX, 2, v);
     return this.read(VIRTIO_PCI_COMMON_MSIX, 2);
@@ -187,10 +208,12 @@ export class VirtioModernDriver {
     this.hw.mmioWrite(address, 2, index);
   }
 
+  /** Reads the ISR status byte (which clears it, as on the device). */
   readIsr(): number {
     return this.hw.mmioRead(this.structAddr(this.isr), 1);
   }
 
+  /** MMIO read of the device-specific configuration (e.g. struct virtio_net_config) at `off`. */
   deviceConfig(off: number, size: 1 | 2 | 4): number {
     return this.hw.mmioRead(this.structAddr(this.device) + off, size);
   }

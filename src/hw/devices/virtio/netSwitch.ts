@@ -57,6 +57,7 @@ export interface SwitchStats {
  * peer, another emulated NIC, a test); `send` injects a frame as if it arrived on the wire.
  */
 export class Uplink implements SwitchPort {
+  /** Port name in stats and logs. */
   readonly name = 'uplink';
   private receiver: ((frame: Uint8Array) => void) | null = null;
   private zeroCopy = false;
@@ -76,10 +77,12 @@ export class Uplink implements SwitchPort {
     this.zeroCopy = options.zeroCopy === true;
   }
 
+  /** Stops delivering frames; later frames leaving the switch are counted in unattachedDrops. */
   detach(): void {
     this.receiver = null;
   }
 
+  /** A receiver is attached. */
   get attached(): boolean {
     return this.receiver !== null;
   }
@@ -90,6 +93,7 @@ export class Uplink implements SwitchPort {
     return this.sw.forward(this, frame);
   }
 
+  /** SwitchPort side: the switch hands a frame leaving through the uplink to the receiver (copied unless zeroCopy). */
   receiveFrame(frame: Uint8Array): boolean {
     const r = this.receiver;
     if (r === null) {
@@ -109,7 +113,9 @@ export class Uplink implements SwitchPort {
  * shorter than an Ethernet header are dropped.
  */
 export class NetSwitch {
+  /** The port where frames leave the switch and enter it from the wire. */
   readonly uplink: Uplink;
+  /** Frames forwarded to one port, flooded, sent to the uplink, and dropped. */
   readonly stats: SwitchStats = { forwarded: 0, flooded: 0, toUplink: 0, dropped: 0 };
   private readonly ports: SwitchPort[] = [];
   /** low 30 bits of the MAC -> the ports with such an address (usually one) */
@@ -126,6 +132,7 @@ export class NetSwitch {
     this.setMac(port, mac);
   }
 
+  /** Removes a function's port and forgets its MAC address. */
   disconnect(port: SwitchPort): void {
     const i = this.ports.indexOf(port);
     if (i >= 0) this.ports.splice(i, 1);

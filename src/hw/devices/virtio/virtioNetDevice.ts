@@ -77,36 +77,62 @@ const RX_HDR = new Uint8Array(VIRTIO_NET_HDR_SIZE);
  * processing nothing, until the driver resets it.
  */
 export class VirtioNetDevice implements DeviceModel, SwitchPort {
+  /** Name used in logs, errors and the switch's port list. */
   readonly name: string;
+  /** The PCI function the device is attached to (null until attach, and again after detach). */
   fn: PciFunction | null = null;
+  /** Config offsets of the virtio vendor capabilities (common, notify, ISR, device, pci_cfg) once attached. */
   caps: VirtioCapOffsets | null = null;
+  /** Where each virtio structure (common, notify, ISR, device config) sits in the BAR. */
   readonly layout: VirtioBarLayout;
+  /** Guest memory the device DMAs rings and packet buffers from and to. */
   readonly memory: GuestMemory;
+  /** The split virtqueues: receiveq (0), transmitq (1), then the admin queues if any. */
   readonly queues: SplitVirtqueue[];
+  /** Data virtqueues: one receiveq and one transmitq (no VIRTIO_NET_F_MQ). */
   readonly numQueues = 2;
+  /** admin_queue_index in the common config (virtio 1.3 VIRTIO_F_ADMIN_VQ): first admin virtqueue, 0 when none. */
   readonly adminQueueIndex: number;
+  /** admin_queue_num in the common config: number of admin virtqueues (0 unless the device is an SR-IOV PF). */
   readonly adminQueueNum: number;
+  /** Device feature bits 0-31 the device offers. */
   readonly featuresLo: number;
+  /** Device feature bits 32-63 the device offers (VIRTIO_F_VERSION_1 is bit 32). */
   readonly featuresHi: number;
+  /** The admin command service behind the admin virtqueue (a PF's VIRTIO_ADMIN_CMD_*), null when none. */
   admin: AdminQueueService | null = null;
+  /** Called on config-space writes to the function (e.g. the PF's SR-IOV capability); null when none. */
   configHook: ConfigWriteHook | null = null;
+  /** The switch the device's frames go to and come from. */
   readonly netSwitch: NetSwitch;
+  /** Frame, byte, error, notification and interrupt counters, for tests and status displays. */
   readonly stats: VirtioNetStats = { txFrames: 0, txBytes: 0, txErrors: 0, rxFrames: 0, rxBytes: 0, rxDropped: 0, notifications: 0, interrupts: 0 };
   /** why the device last set NEEDS_RESET */
   lastError = '';
 
+  /** Feature bits 0-31 the driver accepted (driver_feature, select 0). */
   driverFeaturesLo = 0;
+  /** Feature bits 32-63 the driver accepted (driver_feature, select 1). */
   driverFeaturesHi = 0;
+  /** device_feature_select in the common config: which 32-bit half device_feature shows. */
   deviceFeatureSelect = 0;
+  /** driver_feature_select in the common config: which 32-bit half driver_feature writes. */
   driverFeatureSelect = 0;
+  /** device_status (VIRTIO_CONFIG_S_ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK, NEEDS_RESET, FAILED); 0 = reset. */
   status = 0;
+  /** config_generation: bumped whenever the device config changes, so a driver can read it consistently. */
   configGeneration = 0;
+  /** config_msix_vector: MSI-X vector for configuration changes (VIRTIO_MSI_NO_VECTOR = none). */
   configVector = VIRTIO_MSI_NO_VECTOR;
+  /** queue_select in the common config: which virtqueue the queue_* registers address. */
   queueSelect = 0;
+  /** ISR status (bit 0 queue interrupt, bit 1 config change); reading it clears it and deasserts INTx. */
   isr = 0;
+  /** Link state reported in the device config status (VIRTIO_NET_S_LINK_UP). */
   linkUp = true;
   /** driven through the legacy register layout since the last reset (no FEATURES_OK, 10-byte header) */
   legacy = false;
+  /** The MAC address in the device config (virtio_net_config.mac); only a legacy driver may write it (use setMac from the device side). */
   readonly mac = new Uint8Array(6);
   private readonly factoryMac: Uint8Array;
   private readonly deviceCfg = new Uint8Array(VIRTIO_NET_CFG_SIZEOF);
@@ -115,6 +141,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
   /** a data queue's processing is with the scheduler */
   private readonly scheduled: boolean[];
   private readonly again: boolean[];
+  /** The common configuration structure (struct virtio_pci_common_cfg) as registers. */
   readonly common: RegisterView;
   private readonly legacyNoMsix: RegisterView;
   private readonly legacyMsix: RegisterView;
@@ -160,16 +187,19 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     this.fn = null;
   }
 
+  /** The current MAC address as "aa:bb:cc:dd:ee:ff". */
   get macAddress(): string {
     return formatMac(this.mac);
   }
 
   // ---- features and status ----------------------------------------------------------------------
 
+  /** The driver negotiated feature `bit` (Linux virtio_has_feature). */
   has(bit: number): boolean {
     return bit < 32 ? ((this.driverFeaturesLo >>> bit) & 1) === 1 : ((this.driverFeaturesHi >>> (bit - 32)) & 1) === 1;
   }
 
+  /** The device offers feature `bit`. */
   offers(bit: number): boolean {
     return bit < 32 ? ((this.featuresLo >>> bit) & 1) === 1 : ((this.featuresHi >>> (bit - 32)) & 1) === 1;
   }
@@ -673,6 +703,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
 
   // ---- DeviceModel: the BAR and config hooks ---------------------------------------------------------
 
+  /** DeviceModel BAR read: the virtio structures in the BAR (common, ISR, device config, notify). */
   barRead(_fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4): number {
     const l = this.layout;
     if (bar !== l.bar) return 0;
@@ -695,6 +726,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     fn.hw.log.once(`partial:${fn.bdf}:${register}:${size}`, `${fn.bdf} (${this.name}): ${size}-byte write at byte ${off} of the ${registerSize}-byte register ${register}: ${outcome}; virtio drivers access a register with its own width`);
   }
 
+  /** DeviceModel BAR write: common config registers and queue notifications; the rest is read-only. */
   barWrite(_fn: PciFunction, bar: number, offset: number, size: 1 | 2 | 4, value: number): void {
     const l = this.layout;
     if (bar !== l.bar) return;
@@ -712,6 +744,7 @@ export class VirtioNetDevice implements DeviceModel, SwitchPort {
     // ISR, device configuration and everything else: read-only
   }
 
+  /** DeviceModel hook after a config write: virtio pci_cfg access window and the configHook. */
   configWritten(fn: PciFunction, off: number, size: 1 | 2 | 4, value: number): void {
     const h = this.configHook;
     if (h !== null && h.covers(off, size)) h.configWritten(off, size);

@@ -32,6 +32,7 @@ export interface VirtioNetOptions {
   queueSize?: number;
   /** SR-IOV First VF Offset and VF Stride (default 1 and 1) */
   firstVfOffset?: number;
+  /** SR-IOV VF Stride (routing ID distance between VFs); default 1. */
   vfStride?: number;
 }
 
@@ -75,14 +76,18 @@ export function vfMac(pfMac: Uint8Array, vfNumber: number): Uint8Array {
 export class VirtioNetPf extends PciFunction {
   /** the PF's own virtio device */
   virtio!: VirtioNetDevice;
+  /** The embedded switch connecting the PF, its VFs and the uplink. */
   netSwitch!: NetSwitch;
+  /** The PF's SR-IOV capability state, null when built without VFs. */
   sriov: Sriov | null = null;
+  /** The administration virtqueue's command service (VIRTIO_ADMIN_CMD_* for the VFs), null when built without VFs. */
   admin: AdminVirtqueue | null = null;
 
   constructor(hw: Hardware, bdf: string, bus: PciBus, device: number, fn: number, model: DeviceModel, slot: number) {
     super(hw, bdf, bus, device, fn, model, slot);
   }
 
+  /** Where frames leave the embedded switch and enter it from the wire. */
   get uplink(): Uplink {
     return this.netSwitch.uplink;
   }
