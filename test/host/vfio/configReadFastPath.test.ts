@@ -46,7 +46,10 @@ describe('read fast paths', () => {
         // the wasm core's merge is the reference for the typed-array one, readValue answers the same
         const core = emu.hw.core.raw.vfioCfgRead(cfg.slot, off, size) >>> 0;
         const value = file.readValue(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, off), size as 1 | 2 | 4);
+        const into = new Uint8Array(size);
+        const n = file.readInto(regionOffset(VFIO.PCI_CONFIG_REGION_INDEX, off), into);
         compared++;
+        if (n !== size || into.some((b, i) => b !== ref[i])) mismatches++;
         if (big.length !== size || num.length !== size || big.some((b, i) => b !== ref[i] || num[i] !== b)) mismatches++;
         if (ref.reduceRight((v, b) => v * 256 + b, 0) !== core || value !== core) mismatches++;
       }
