@@ -25,7 +25,14 @@ export enum MigState {
 }
 
 /** Migration capability bits of VFIO_DEVICE_FEATURE_MIGRATION (VFIO_MIGRATION_*). */
-export const MIG_FLAG = Object.freeze({ STOP_COPY: 1, P2P: 2, PRE_COPY: 4 } as const);
+export const MIG_FLAG = Object.freeze({
+  /** VFIO_MIGRATION_STOP_COPY: the device has STOP, RUNNING, STOP_COPY and RESUMING. */
+  STOP_COPY: 1,
+  /** VFIO_MIGRATION_P2P: RUNNING_P2P (and PRE_COPY_P2P with PRE_COPY) exist. */
+  P2P: 2,
+  /** VFIO_MIGRATION_PRE_COPY: PRE_COPY (and PRE_COPY_P2P with P2P) exist. */
+  PRE_COPY: 4,
+} as const);
 
 /** Number of states, i.e. one past the largest MigState value. */
 export const MIG_STATE_COUNT = 8;

@@ -38,6 +38,7 @@ const SIZE_MASK = [0, 0xff, 0xffff, 0, 0xffffffff];
  * the migration driver has quiesced it; the work waits.
  */
 export class DmaEngine implements DeviceModel, DmaEngineMigration {
+  /** The device's own memory (what STOP_COPY streams out), with its dirty-page tracking. */
   readonly devmem: DeviceMemory;
   private readonly log: DmaWriteLog;
   private readonly state = new EngineState();
@@ -59,6 +60,7 @@ export class DmaEngine implements DeviceModel, DmaEngineMigration {
     this.irq_ = new InterruptUnit(this.state, fn, () => this.mayInitiateDma());
   }
 
+  /** The PCI function this model drives, once it is attached to one. */
   get fn(): PciFunction {
     if (this.fn_ === null) throw new Error('the DMA engine is not attached to a function');
     return this.fn_;
@@ -340,10 +342,12 @@ export class DmaEngine implements DeviceModel, DmaEngineMigration {
     this.quiesced_ = false;
   }
 
+  /** Whether the migration driver has stopped DMA initiation (quiesce) and not resumed it. */
   get quiesced(): boolean {
     return this.quiesced_;
   }
 
+  /** Size of device memory in bytes (the `deviceMemoryBytes` option). */
   get deviceMemoryBytes(): number {
     return this.devmem.size;
   }
@@ -378,10 +382,12 @@ export class DmaEngine implements DeviceModel, DmaEngineMigration {
     this.devmem.startTracking();
   }
 
+  /** Stops device-memory dirty tracking and forgets the dirty pages. */
   stopDirtyTracking(): void {
     this.devmem.stopTracking();
   }
 
+  /** Whether device-memory dirty tracking is on. */
   get dirtyTracking(): boolean {
     return this.devmem.isTracking;
   }
@@ -404,14 +410,17 @@ export class DmaEngine implements DeviceModel, DmaEngineMigration {
     return this.log.report(iova, length);
   }
 
+  /** Stops logging DMA writes (VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP) and drops the log. */
   dmaLogStop(): void {
     this.log.stop();
   }
 
+  /** Whether DMA write logging is on. */
   get dmaLogging(): boolean {
     return this.log.isActive;
   }
 
+  /** The page size the DMA write log tracks at (as dmaLogStart answered it). */
   get dmaLogPageSize(): number {
     return this.log.pageSize;
   }

@@ -18,9 +18,11 @@ export interface DmaEngineMigration {
   quiesce(): void;
   /** Allows DMA initiation again; work and interrupts held back go out on the next tick. */
   resume(): void;
+  /** Whether DMA initiation is stopped by `quiesce` (and not yet resumed). */
   readonly quiesced: boolean;
 
   // ---- device memory -----------------------------------------------------------------------------
+  /** Size of device memory in bytes. */
   readonly deviceMemoryBytes: number;
   /** Granularity of device-memory dirty tracking (4 KiB). */
   readonly deviceMemoryPageSize: number;
@@ -35,7 +37,9 @@ export interface DmaEngineMigration {
   writeDeviceMemory(offset: number, data: Uint8Array): void;
   /** Starts (or restarts) device-memory dirty tracking with every page clean. */
   startDirtyTracking(): void;
+  /** Stops device-memory dirty tracking and forgets the dirty pages. */
   stopDirtyTracking(): void;
+  /** Whether device-memory dirty tracking is on. */
   readonly dirtyTracking: boolean;
   /** Pages written since tracking started or since the last `takeDirtyPages` (not cleared). */
   dirtyPageCount(): number;
@@ -51,8 +55,11 @@ export interface DmaEngineMigration {
   dmaLogStart(ranges: readonly DmaLogRange[], pageSize: bigint): bigint;
   /** IOVAs of the dirty tracked pages intersecting [iova, iova+length), ascending; clears them. */
   dmaLogReport(iova: bigint, length: bigint): number[];
+  /** Stops logging DMA writes and drops the log (VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP). */
   dmaLogStop(): void;
+  /** Whether DMA write logging is on. */
   readonly dmaLogging: boolean;
+  /** The page size the DMA write log tracks at. */
   readonly dmaLogPageSize: number;
 
   // ---- internal state -----------------------------------------------------------------------------

@@ -7,7 +7,9 @@ export const DMA_LOG_MAX_PAGE = 2 ** 30;
 
 /** One IOVA range whose DMA writes are logged (VFIO_DEVICE_FEATURE_DMA_LOGGING_START). */
 export interface DmaLogRange {
+  /** First IOVA of the range. */
   iova: bigint;
+  /** Length of the range in bytes. */
   length: bigint;
 }
 
