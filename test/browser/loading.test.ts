@@ -27,8 +27,10 @@ try {
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
 
-describe.skipIf(!CHROMIUM || !existsSync(join(ROOT, 'dist/index.js')))('in a browser', () => {
+describe('in a browser', () => {
   it('dist/index.js and the wasm core load in headless Chromium and answer like in Node', async () => {
+    if (!CHROMIUM) throw new Error('Debian chromium is not installed: apt-get install chromium');
+    if (!existsSync(join(ROOT, 'dist/index.js'))) throw new Error('dist/ is missing: npm run build');
     const server = createServer((req, res) => {
       const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]));
       if (path === '/smoke.html') {
