@@ -14,7 +14,6 @@ import { VfioPciDevice } from './vfioPciDevice.js';
 import { VmmLog } from './vmmLog.js';
 import { VFIO } from '../host/vfio/uapi/constants.js';
 import { Ioas, IOMMU_PAGE } from './ioas.js';
-import { deviceDma } from '../hw/embedding/deviceDma.js';
 import type { IommuDomain, IommuFault } from '../hw/embedding/iommu.js';
 
 /**
@@ -86,8 +85,8 @@ export class Vmm implements VmmContext {
   readonly ioas: Ioas;
   /** IOMMU faults of assigned devices, in order (the log has one line per device, direction and page) */
   readonly iommuFaults: IommuFault[] = [];
-  /** host functions this VMM attached to its IOAS, and the domain each had before */
-  private readonly attached = new Map<string, { fn: PciFunction; before: IommuDomain | null }>();
+  /** device files this VMM attached to its IOAS, and the domain each device had before */
+  private readonly attached = new Map<string, { file: VfioDeviceFileImpl; before: IommuDomain | null }>();
   private readonly devs = new Map<string, VfioPciDevice>();
   /** The REQ eventfd of each assigned device (the host asks for the device back through it). */
   private readonly reqFds = new Map<string, Eventfd>();
@@ -220,22 +219,18 @@ export class Vmm implements VmmContext {
    * its DMA is translated through the VMM's mappings and reaches nothing else.
    */
   private attachIoas(file: VfioDeviceFile, key: string): void {
-    const fn = file instanceof VfioDeviceFileImpl ? file.vdev.pdev.fn : undefined;
-    if (fn === undefined) {
-      this.log.info(`${key}: the device file does not reveal its device; its DMA is not attached to the VMM's IOAS`);
+    if (!(file instanceof VfioDeviceFileImpl)) {
+      this.log.info(`${key}: the device file cannot be attached to an IOAS; its DMA is not attached to the VMM's IOAS`);
       return;
     }
-    const dma = deviceDma(fn);
-    this.attached.set(key, { fn, before: dma.domain });
-    dma.domain = this.ioas.domain;
+    this.attached.set(key, { file, before: file.attachIommuDomain(this.ioas.domain) });
   }
 
   private detachIoas(key: string): void {
     const a = this.attached.get(key);
     if (a === undefined) return;
     this.attached.delete(key);
-    const dma = deviceDma(a.fn);
-    if (dma.domain === this.ioas.domain) dma.domain = a.before;
+    a.file.attachIommuDomain(a.before, this.ioas.domain);
   }
 
   /** Assigned devices in guest bus order. */

@@ -3,6 +3,8 @@ import { VfioError } from './vfioError.js';
 import type { VfioDevice } from './vfioDevice.js';
 import type { HostFile } from '../fileTable.js';
 import type { IommufdCtx } from './iommufd.js';
+import { deviceDma } from '../../hw/embedding/deviceDma.js';
+import type { IommuDomain } from '../../hw/embedding/iommu.js';
 import type { ReadValueOp, VfioDeviceOps } from './vfioDeviceOps.js';
 import { vfioDeviceClose, vfioDeviceFeature, vfioDeviceOpen } from './vfioMain.js';
 
@@ -97,6 +99,18 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   private gone(what: string): never {
     if (this.state === REVOKED) throw new VfioError('ENODEV', `${what}: ${this.vdev.bdf} was removed from the hardware`);
     throw new VfioError('EBADF', `${what} on a closed vfio device file`);
+  }
+
+  /**
+   * VFIO_DEVICE_ATTACH_IOMMUFD_PT / DETACH: the device's DMA goes through `domain` (a VMM's IOAS)
+   * from now on, or back to the host's memory with null. `only`: change it only while the device is
+   * still behind that domain (a detach must not undo a later attach). Returns the domain it had.
+   */
+  attachIommuDomain(domain: IommuDomain | null, only?: IommuDomain): IommuDomain | null {
+    const dma = deviceDma(this.vdev.pdev.fn);
+    const before = dma.domain;
+    if (only === undefined || before === only) dma.domain = domain;
+    return before;
   }
 
   /**
