@@ -189,6 +189,11 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
         }
       }
     }
+    return this.readIntoOp(offset, buf);
+  }
+
+  /** readInto through the driver's read: every check, in read()'s order. */
+  private readIntoOp(offset: bigint, buf: Uint8Array): number {
     this.live('read');
     try {
       const op = this.vdev.ops.read;
