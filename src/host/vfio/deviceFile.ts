@@ -5,7 +5,9 @@ import type { HostFile } from '../fileTable.js';
 import type { IommufdCtx } from './iommufd.js';
 import { deviceDma } from '../../hw/embedding/deviceDma.js';
 import type { IommuDomain } from '../../hw/embedding/iommu.js';
-import type { ReadValueOp, VfioDeviceOps } from './vfioDeviceOps.js';
+import type { MappingHolder, ReadValueOp, VfioDeviceOps } from './vfioDeviceOps.js';
+import { MMAP_PAGE } from './mapping.js';
+import type { VfioMapping } from './mapping.js';
 import { vfioDeviceClose, vfioDeviceFeature, vfioDeviceOpen } from './vfioMain.js';
 
 /**
@@ -34,7 +36,14 @@ export interface VfioDeviceFile {
   writeValue(offset: bigint, size: 1 | 2 | 4, value: number): void;
   /** pwrite(2): writes `data` at `offset`; returns the bytes written. */
   write(offset: bigint, data: Uint8Array): number;
-  /** close(2): the last close of the device runs the driver's close_device. */
+  /**
+   * mmap(2) of `length` bytes (rounded up to whole pages) at `offset` (page aligned within its
+   * region): a BAR's pages, loads and stores straight to the device. EINVAL where Linux refuses (not a
+   * mappable BAR, past its end, a zero length or an unaligned offset). Optional: a file a test wraps
+   * may not map, and a VMM then goes through read/write.
+   */
+  mmap?(offset: bigint, length: number): VfioMapping;
+  /** close(2): the last close of the device runs the driver's close_device (after the last munmap). */
   close(): void;
 }
 
@@ -114,13 +123,49 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
   }
 
   /**
-   * The device left the hardware while this file was open and its user did not release it after the
-   * REQ irq: the device is closed under the file, whose calls answer ENODEV until it is closed.
+   * The device left the hardware while this file was open (or closed but still mapped) and its user
+   * did not release it after the REQ irq: the device is closed under the file, whose calls answer
+   * ENODEV until it is closed, and whose mappings fault (SIGBUS).
    */
   revoke(): void {
-    if (this.state !== OPEN) return;
-    this.state = REVOKED;
-    vfioDeviceClose(this.vdev);
+    if (this.state === OPEN) {
+      this.state = REVOKED;
+      this.removed = true;
+      vfioDeviceClose(this.vdev);
+    } else if (this.vdev.heldByMappings.delete(this)) {
+      // closed but mapped: the fd is gone already, only the mappings see the device go
+      this.removed = true;
+      vfioDeviceClose(this.vdev);
+    }
+  }
+
+  /** the device was removed under this file (its mappings then fault) */
+  private removed = false;
+
+  /** live mappings of this file (each holds the device open, as a vma holds its file) */
+  private maps = 0;
+  private readonly holder: MappingHolder = {
+    mapped: () => !this.removed,
+    unmapped: () => {
+      if (--this.maps === 0 && this.vdev.heldByMappings.delete(this)) vfioDeviceClose(this.vdev);
+    },
+  };
+
+  mmap(offset: bigint, length: number): VfioMapping {
+    this.live('mmap');
+    try {
+      checkOffset(offset);
+      if (typeof length !== 'number' || !Number.isSafeInteger(length) || length <= 0) throw new VfioError('EINVAL', `mmap length ${String(length)} is not a positive byte count`);
+      const [index, start] = splitOffset(offset);
+      if (start % MMAP_PAGE !== 0) throw new VfioError('EINVAL', `mmap offset 0x${start.toString(16)} in region ${index} is not page aligned`);
+      const op = this.vdev.ops.mmapRegion;
+      if (!op) throw new VfioError('EINVAL', `${this.vdev.ops.name} has no mmap op`);
+      const m = op(this.vdev, index, start, Math.ceil(length / MMAP_PAGE) * MMAP_PAGE, this.holder);
+      this.maps++;
+      return m;
+    } catch (e) {
+      throw asVfioError(e, 'mmap');
+    }
   }
 
   ioctl(request: number, arg: Uint8Array): number {
@@ -279,7 +324,10 @@ export class VfioDeviceFileImpl implements VfioDeviceFile, HostFile {
     const wasOpen = this.state === OPEN;
     this.state = CLOSED;
     this.onClose?.(this);
-    if (wasOpen) vfioDeviceClose(this.vdev);
+    if (!wasOpen) return;
+    // the mappings keep the device open (a vma's reference to the file) until the last munmap
+    if (this.maps > 0) this.vdev.heldByMappings.add(this);
+    else vfioDeviceClose(this.vdev);
   }
 
   /** set by the opener to drop the file from the file table */

@@ -86,6 +86,7 @@ export class VfioCore implements VfioSubsystem {
       if (vdev.openCount > 0) {
         if ((vdev.pdev as { present?: boolean }).present !== false) throw new VfioError('EBUSY', `${vdev.bdf} is still open; close the device file first`);
         for (const f of this.files.list()) if (f instanceof VfioDeviceFileImpl && f.vdev === vdev) f.revoke();
+        for (const f of [...vdev.heldByMappings]) f.revoke();
       }
     }
     vdev.registered = false;

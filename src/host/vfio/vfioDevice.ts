@@ -44,6 +44,8 @@ export class VfioDevice {
   migState: MigState = MigState.RUNNING;
   /** the migration data file of the current state, if it has one */
   migFile: DataStreamFile | null = null;
+  /** files closed while mapped: each holds the device open until its last munmap, or its revocation */
+  readonly heldByMappings = new Set<{ revoke(): void }>();
 
   constructor(
     /** The vfio subsystem the device is registered with (groups, containers, iommufd, the host hardware). */

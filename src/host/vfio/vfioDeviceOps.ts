@@ -1,6 +1,7 @@
 import type { VfioDevice } from './vfioDevice.js';
 import type { MigState } from './migrationFsm.js';
 import type { DataStreamFile } from './dataStream.js';
+import type { VfioMapping } from './mapping.js';
 
 /** One mappable area of a region (what mmap of the device fd at that region would map). */
 export interface MmapArea {
@@ -8,6 +9,18 @@ export interface MmapArea {
   offset: number;
   /** Size of the area in bytes. */
   size: number;
+}
+
+/**
+ * What a mapping needs from the file it was made from (the vma's reference to its file): whether the
+ * device still answers (not removed from the hardware), and to be told of its munmap, which releases
+ * a device whose file was closed while mapped.
+ */
+export interface MappingHolder {
+  /** the device is still there for the mapping (false once it was removed under the file) */
+  mapped(): boolean;
+  /** the mapping was unmapped */
+  unmapped(): void;
 }
 
 /**
@@ -74,8 +87,13 @@ export interface VfioDeviceOps<D extends VfioDevice = VfioDevice> {
   readConfigValue?: ReadValueOp<D>;
   /** Device ioctl (VFIO_DEVICE_GET_INFO, SET_IRQS, RESET ...); `arg` is the struct, updated in place; returns the ioctl's value. */
   ioctl?(vdev: D, request: number, arg: Uint8Array): number;
-  /** what of region `index` can be mapped (empty: nothing) */
+  /** what of region `index` can be mapped (empty: nothing); GET_REGION_INFO's sparse areas */
   mmap?(vdev: D, index: number): MmapArea[];
+  /**
+   * The mmap itself (vfio_device_ops.mmap): `length` bytes (whole pages) of region `index` from byte
+   * `start` (page aligned), mapped for `holder`; throws VfioError (EINVAL) where Linux refuses.
+   */
+  mmapRegion?(vdev: D, index: number, start: number, length: number, holder: MappingHolder): VfioMapping;
   /** the driver wants the device back (unbind while open); count = how many times asked */
   request?(vdev: D, count: number): void;
   /** does the open request `token` (e.g. a vf_token) name this device? returns 0, or throws */

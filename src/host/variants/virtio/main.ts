@@ -17,6 +17,7 @@ import {
   VIRTIOVF_NET_BAR0_SIZE, virtiovfBar0RegionInfo, virtiovfBar0Rw, virtiovfCaptureConfigWrite, virtiovfPatchConfigRead,
 } from './legacyIo.js';
 import { VirtiovfPciCoreDevice } from './virtiovfDevice.js';
+import { vfioPciCoreMmapRegion } from '../../vfio/pciCore/barMapping.js';
 
 // The virtio-vfio-pci variant driver (Linux drivers/vfio/pci/virtio/main.c with legacy_io.c): a
 // virtio-net SR-IOV VF whose PF driver supports the legacy admin commands, presented to user space
@@ -131,6 +132,7 @@ export const virtiovfVfioPciTranOps: VfioDeviceOps<VirtiovfPciCoreDevice> = {
   write,
   ioctl,
   mmap: vfioPciCoreMmap,
+  mmapRegion: vfioPciCoreMmapRegion,
   request: vfioPciCoreRequest,
   match: vfioPciCoreMatch,
   deviceFeature: vfioPciCoreDeviceFeature,

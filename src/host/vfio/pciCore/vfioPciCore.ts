@@ -23,6 +23,7 @@ import { Eventfd } from '../../fileTable.js';
 import { migrationReset } from '../migration/transition.js';
 import { vfioPciCoreLowPowerFeature } from './lowPower.js';
 import { parseUuid, vfioPciValidateVfToken, vfioPciVfTokenUserAdd } from './sriov.js';
+import { vfioPciCoreMmapRegion } from './barMapping.js';
 
 // vfio-pci-core's default ops (vfio_pci_core.c): a variant driver builds its ops table from these
 // and overrides what it needs.
@@ -534,6 +535,7 @@ export const vfioPciCoreOps: VfioDeviceOps<VfioPciCoreDevice> = {
   write: vfioPciCoreWrite,
   ioctl: vfioPciCoreIoctl,
   mmap: vfioPciCoreMmap,
+  mmapRegion: vfioPciCoreMmapRegion,
   request: vfioPciCoreRequest,
   match: vfioPciCoreMatch,
   deviceFeature: vfioPciCoreDeviceFeature,
