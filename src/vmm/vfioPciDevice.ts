@@ -497,7 +497,7 @@ export class VfioPciDevice implements IrqHost {
 
   // ---- teardown ----------------------------------------------------------------------------------------------
 
-  /** Releases everything: interrupts off on the host (SET_IRQS count 0), eventfds, the device file. */
+  /** Releases everything: interrupts off on the host (SET_IRQS count 0), eventfds, the BAR mappings, the device file. */
   close(): void {
     if (this.closed) return;
     this.msix?.disableHost();
@@ -507,6 +507,7 @@ export class VfioPciDevice implements IrqHost {
     this.msi?.close();
     this.intx?.close();
     this.closed = true;
+    for (const r of this.regions) r?.close();
     try {
       this.file.close();
     } catch (e) {
