@@ -48,6 +48,19 @@ export function v86GuestMemory(emulator: V86Like): GuestMemory {
   });
 }
 
+/** The ICMP echo id of the peer's own pings. */
+const PEER_PING_ID = 0x7063;
+
+/**
+ * Whether a frame can be an echo reply to the peer's own pings (IPv4, ICMP, type 0, the peer's id),
+ * read from its bytes: the guest's traffic is mostly not, and skips the full parse and its copies.
+ */
+function mayBePeerPingReply(f: Uint8Array): boolean {
+  if (f.length < 42 || f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 1) return false;
+  const ic = 14 + (f[14] & 0x0f) * 4;
+  return f.length >= ic + 8 && f[ic] === ICMP_ECHO_REPLY && ((f[ic + 4] << 8) | f[ic + 5]) === PEER_PING_ID;
+}
+
 /**
  * A peer on the uplink that answers ARP and pings (LoopbackPeer) and can also ping the guest:
  * `ping(ip, mac)` sends an echo request and resolves with the round trip in ms, or rejects.
@@ -64,15 +77,21 @@ export class PingingPeer {
     this.responder = new LoopbackPeer(options);
     // the responder replies through the uplink; we see each frame first
     this.responder.attach(uplink);
-    uplink.attach((frame) => {
-      const e = parseIcmpEcho(frame);
-      if (e !== null && e.type === ICMP_ECHO_REPLY && e.id === 0x7063) {
-        this.repliesFromGuest++;
-        this.waiting.get(e.seq)?.(performance.now());
-        return;
-      }
-      this.responder.receive(frame);
-    });
+    // neither keeps the frame: it is seen in place, not copied out of guest memory first
+    uplink.attach(
+      (frame) => {
+        if (mayBePeerPingReply(frame)) {
+          const e = parseIcmpEcho(frame);
+          if (e !== null && e.type === ICMP_ECHO_REPLY && e.id === PEER_PING_ID) {
+            this.repliesFromGuest++;
+            this.waiting.get(e.seq)?.(performance.now());
+            return;
+          }
+        }
+        this.responder.receive(frame);
+      },
+      { zeroCopy: true },
+    );
   }
 
   /** Pings the guest at `ip`/`mac` from the peer's address. */
@@ -85,7 +104,7 @@ export class PingingPeer {
       srcIp: this.responder.ip,
       dstIp: new Uint8Array(ip.split('.').map(Number)),
       type: ICMP_ECHO_REQUEST,
-      id: 0x7063,
+      id: PEER_PING_ID,
       seq,
       payload: new TextEncoder().encode('pcisim peer ping'),
     });

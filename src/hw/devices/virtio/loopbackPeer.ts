@@ -33,7 +33,8 @@ export class LoopbackPeer {
   /** Attaches to an uplink (replacing whatever was attached there). */
   attach(uplink: Uplink): this {
     this.uplink = uplink;
-    uplink.attach((frame) => this.receive(frame));
+    // the reply is built from copies of the fields: the frame itself is never kept
+    uplink.attach((frame) => this.receive(frame), { zeroCopy: true });
     return this;
   }
 
