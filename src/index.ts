@@ -68,6 +68,8 @@ export * as vfioPciCore from './host/vfio/pciCore/vfioPciCore.js';
 export type { VfioDeviceOps, VfioMigrationOps, VfioLogOps, MmapArea } from './host/vfio/vfioDeviceOps.js';
 export type { VfioDeviceFile } from './host/vfio/deviceFile.js';
 export { regionOffset } from './host/vfio/deviceFile.js';
+export type { VfioMapping } from './host/vfio/mapping.js';
+export { VfioMmapFault } from './host/vfio/mapping.js';
 export type { DataStream, DataStreamFile } from './host/vfio/dataStream.js';
 export { Eventfd } from './host/fileTable.js';
 export { IommufdCtx } from './host/vfio/iommufd.js';

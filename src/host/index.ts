@@ -21,6 +21,8 @@ export * as vfioPciCore from './vfio/pciCore/vfioPciCore.js';
 export type { VfioDeviceOps, VfioMigrationOps, VfioLogOps, MmapArea } from './vfio/vfioDeviceOps.js';
 export type { VfioDeviceFile } from './vfio/deviceFile.js';
 export { regionOffset } from './vfio/deviceFile.js';
+export type { VfioMapping } from './vfio/mapping.js';
+export { VfioMmapFault } from './vfio/mapping.js';
 export type { DataStream, DataStreamFile } from './vfio/dataStream.js';
 export { Eventfd } from './fileTable.js';
 export { IommufdCtx } from './vfio/iommufd.js';

@@ -24,6 +24,12 @@ export interface VfioSubsystem {
   disableDevice(dev: PciDev): void;
 }
 
+/** A file of the device that can be closed under its user when the device leaves the hardware. */
+export interface RevocableFile {
+  /** Closes the device under the file (its calls then answer ENODEV, its mappings fault). */
+  revoke(): void;
+}
+
 /**
  * struct vfio_device: one device registered with vfio by its driver, with the ops table that driver
  * chose. The open count drives open_device/close_device; migration state is the core's, the driver
@@ -45,7 +51,7 @@ export class VfioDevice {
   /** the migration data file of the current state, if it has one */
   migFile: DataStreamFile | null = null;
   /** files closed while mapped: each holds the device open until its last munmap, or its revocation */
-  readonly heldByMappings = new Set<{ revoke(): void }>();
+  readonly heldByMappings = new Set<RevocableFile>();
 
   constructor(
     /** The vfio subsystem the device is registered with (groups, containers, iommufd, the host hardware). */
