@@ -12,7 +12,7 @@ import type { PciFunction } from '../hw/pciFunction.js';
 import { Vmm } from '../vmm/vmm.js';
 import { AcpiPciHotplug } from './acpiHotplug.js';
 import type { MmioRead, MmioWrite, V86Cpu, V86Like, V86PortEntry } from './v86Types.js';
-import { v86Cpu } from './v86Types.js';
+import { V86_LOOP_COUNTER, v86Cpu } from './v86Types.js';
 
 /** How attachV86 wires pcisim into v86: MSI delivery, the ACPI hotplug ports, where log lines go. */
 export interface AttachV86Options {
@@ -60,6 +60,8 @@ export interface V86Attachment {
 const CONFIG_DATA = 0xcfc;
 const MMIO_BLOCK_BITS = 17; // v86's memory map granularity: 128 KiB
 const LAPIC_ICR_LOW = 0xfee00300;
+/** where v86 keeps its instruction counter in wasm memory (global_pointers::instruction_counter) */
+const INSTRUCTION_COUNTER_AT = 664;
 const IOAPIC_REMOTE_IRR = 1 << 14;
 const IOAPIC_LEVEL = 1 << 15;
 const PIRQ_ROUTE = 0x60;
@@ -107,6 +109,13 @@ class Attachment implements V86Attachment {
   private eoiListener: ((source: PciFunction) => void) | null = null;
   /** functions whose INTx EOI is taken at their next BAR access (no IOAPIC: QEMU's TCG rule) */
   private readonly eoiOnAccess = new Set<PciFunction>();
+  /** guest MMIO accesses in progress (the guest is inside an instruction of a compiled block) */
+  private inMmio = 0;
+  /**
+   * Interrupt-controller calls held until the guest's instruction is done: MSI data (>= 0), or an
+   * IRQ line raised (-1 - irq) or lowered (-1001 - irq). See deliver().
+   */
+  private readonly held: number[] = [];
 
   constructor(
     private readonly cpu: V86Cpu,
@@ -357,14 +366,24 @@ class Attachment implements V86Attachment {
 
   private mmioRead(addr: number, size: 1 | 2 | 4): number {
     this.stats.mmio++;
-    if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
-    return this.hw.mmioRead(addr, size);
+    this.inMmio++;
+    try {
+      if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
+      return this.hw.mmioRead(addr, size);
+    } finally {
+      this.inMmio--;
+    }
   }
 
   private mmioWrite(addr: number, size: 1 | 2 | 4, value: number): void {
     this.stats.mmio++;
-    if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
-    this.hw.mmioWrite(addr, size, value >>> 0);
+    this.inMmio++;
+    try {
+      if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
+      this.hw.mmioWrite(addr, size, value >>> 0);
+    } finally {
+      this.inMmio--;
+    }
   }
 
   /** v86 splits a 16-bit MMIO write into two byte writes; pcisim gets it whole. */
@@ -414,9 +433,47 @@ class Attachment implements V86Attachment {
       return;
     }
     this.stats.msi++;
-    // vector, delivery mode, level and trigger of the MSI data, as an interrupt command to the CPU
-    this.cpu.write32(LAPIC_ICR_LOW, data & 0xc7ff);
-    this.cpu.handle_irqs();
+    this.deliver(data & 0xc7ff);
+  }
+
+  /**
+   * Hands an MSI (its data: vector, delivery mode, level, trigger; >= 0) or an IRQ line change
+   * (-1 - irq raised, -1001 - irq lowered) to v86's interrupt controllers, which take a pending
+   * interrupt at once. That is safe in a port I/O access (v86 ends its compiled blocks at IN/OUT, and
+   * its own devices raise IRQs there) and outside the guest's instructions, but not inside a guest
+   * MMIO access: a MOV does not end a compiled block, and an interrupt entered there is overwritten
+   * when the block writes its registers back (the guest loses it, or crashes on a #GP). There the
+   * call is held, and the main loop is asked to end its slice after the current block; the hold is
+   * delivered when the loop calls its timers (hookTimers), right before it checks for interrupts.
+   */
+  private deliver(op: number): void {
+    if (this.inMmio > 0) {
+      this.held.push(op);
+      const cpu = this.cpu;
+      let counter = cpu.instruction_counter;
+      // a view over a replaced wasm buffer reads as empty: rebuilt at the same place
+      if (counter.length === 0) counter = cpu.instruction_counter = new Uint32Array(cpu.wasm_memory.buffer, counter.byteOffset || INSTRUCTION_COUNTER_AT, 1);
+      counter[0] += V86_LOOP_COUNTER;
+      return;
+    }
+    this.apply(op);
+  }
+
+  private apply(op: number): void {
+    if (op >= 0) {
+      // an interrupt command to v86's one CPU: the APIC write takes a pending interrupt itself
+      this.cpu.write32(LAPIC_ICR_LOW, op);
+      this.cpu.handle_irqs();
+    } else if (op > -1001) this.cpu.device_raise_irq(-1 - op);
+    else this.cpu.device_lower_irq(-1001 - op);
+  }
+
+  /** Delivers what deliver() held, in order (the guest is between instructions: v86's main loop). */
+  private releaseHeld(): void {
+    const h = this.held;
+    if (h.length === 0) return;
+    const ops = h.splice(0);
+    for (const op of ops) this.apply(op);
   }
 
   /**
@@ -455,8 +512,8 @@ class Attachment implements V86Attachment {
     if (level) set.add(source);
     else set.delete(source);
     const after = set.size > 0;
-    if (after && !before) this.cpu.device_raise_irq(irq);
-    else if (!after && before) this.cpu.device_lower_irq(irq);
+    if (after && !before) this.deliver(-1 - irq);
+    else if (!after && before) this.deliver(-1001 - irq);
   }
 
   private ioapicEntry(irq: number): number {
@@ -515,11 +572,12 @@ class Attachment implements V86Attachment {
     this.eoiListener?.(source);
   }
 
-  /** The EOI watch also runs on each pass of v86's main loop. */
+  /** Held interrupts are delivered, and the EOI watch runs, on each pass of v86's main loop. */
   private hookTimers(): void {
     const cpu = this.cpu;
     const orig = cpu.run_hardware_timers;
     const mine = (acpiEnabled: number, now: number): number => {
+      if (!this.detached) this.releaseHeld();
       const next = orig.call(cpu, acpiEnabled, now);
       if (this.detached || this.pending.size === 0) return next;
       this.pollEoi();
@@ -557,6 +615,8 @@ class Attachment implements V86Attachment {
     this.mmioSaved.clear();
     for (const [irq, set] of this.irqAsserters) if (set.size > 0) cpu.device_lower_irq(irq);
     this.irqAsserters.clear();
+    // held interrupts go nowhere now; the lines they would have raised were just lowered
+    this.held.length = 0;
     this.pending.clear();
     this.eoiOnAccess.clear();
     for (const u of this.undo.reverse()) u();

@@ -51,7 +51,12 @@ export interface V86Cpu {
   mem8: Uint8Array;
   memory_size: ArrayLike<number>;
   jit_dirty_cache?: (start: number, end: number) => void;
+  /** instructions run (a view of wasm memory): the main loop hands back to its timers and interrupt check after LOOP_COUNTER of them */
+  instruction_counter: Uint32Array;
 }
+
+/** v86's LOOP_COUNTER (src/rust/cpu/cpu.rs): instructions its main loop runs between interrupt checks. */
+export const V86_LOOP_COUNTER = 100_003;
 
 /**
  * A `V86` emulator object from the v86 npm package. Its type declarations do not describe the

@@ -99,6 +99,54 @@ describe('attachV86', () => {
     expect(() => attachV86({}, a2.hw)).toThrow(/not a loaded v86/);
   }, 60_000);
 
+  it('holds an interrupt raised inside a guest MMIO access until v86 is between instructions; delivers at once elsewhere', async () => {
+    const { e, cpu, io } = await loaded();
+    const emu = await createEmulator({ memory: v86GuestMemory(e) });
+    const ep = emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    const a = attachV86(e, emu.hw);
+    cfgWrite(io, ep.devfn, 0x10, 0xfe000000); // BAR0, mem32
+    cfgWrite(io, ep.devfn, 0x14, 0xc100); // BAR1, I/O
+    cfgWrite(io, ep.devfn, 0x04, 0x0007);
+    // a doorbell: any write to the endpoint's BARs sends an MSI, as a device kicking a queue would
+    const mmioWrite = emu.hw.mmioWrite.bind(emu.hw);
+    const ioWrite = emu.hw.ioWrite.bind(emu.hw);
+    emu.hw.mmioWrite = (addr: number, size: 1 | 2 | 4, v: number) => {
+      mmioWrite(addr, size, v);
+      emu.hw.interrupts.msi(0xfee00000, 0, 0x41, ep);
+    };
+    emu.hw.ioWrite = (port: number, size: 1 | 2 | 4, v: number) => {
+      ioWrite(port, size, v);
+      emu.hw.interrupts.msi(0xfee00000, 0, 0x42, ep);
+    };
+    const icr: number[] = [];
+    const write32 = cpu.write32.bind(cpu);
+    cpu.write32 = (addr: number, v: number) => {
+      if (addr === 0xfee00300) icr.push(v);
+      write32(addr, v);
+    };
+    const counter = cpu.instruction_counter[0];
+    cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
+    // inside the MOV: nothing reaches the APIC; the main loop is told to end its slice
+    expect(a.stats.msi).toBe(1);
+    expect(icr).toEqual([]);
+    expect((cpu.instruction_counter[0] - counter) >>> 0).toBe(100_003);
+    // the main loop's timers run between instructions: the held MSI goes to the APIC there
+    cpu.run_hardware_timers(1, performance.now());
+    expect(icr).toEqual([0x41]);
+    cpu.run_hardware_timers(1, performance.now());
+    expect(icr).toEqual([0x41]);
+    // an OUT ends v86's compiled block, and outside any access nothing is running: both at once
+    io.port_write32(0xc100, 1);
+    expect(icr).toEqual([0x41, 0x42]);
+    emu.hw.interrupts.msi(0xfee00000, 0, 0x43, ep);
+    expect(icr).toEqual([0x41, 0x42, 0x43]);
+    // an interrupt still held at detach goes nowhere
+    cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
+    a.detach();
+    cpu.run_hardware_timers(1, performance.now());
+    expect(icr).toEqual([0x41, 0x42, 0x43]);
+  }, 60_000);
+
   it('refuses MSI on a v86 without a local APIC, and drops messages with a log line when MSI is off', async () => {
     const { e } = await loaded(false);
     const emu = await createEmulator({ memoryBytes: 1 << 20 });
