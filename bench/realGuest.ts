@@ -11,8 +11,10 @@
  *  - RTT: the guest's own ping, each reply's time (not the average, which one GC pause dominates);
  *  - time per frame at 64 and 1500 bytes: a ping stream asked for every 0.1 ms (busybox paces by its
  *    timer, not the replies), frames both ways over the guest's elapsed time;
- *  - host time per notify: what the emulator spends inside the guest's doorbell write (the device, the
- *    peer's reply, the interrupt), timed at v86's own entry points for I/O and MMIO writes.
+ *  - host time inside the doorbell write: what the emulator spends in the guest's notify (the device,
+ *    the peer's reply; v86 also raises its IRQ there, pcisim's MSI follows at the end of v86's
+ *    compiled block), timed at v86's own entry points for I/O and MMIO writes. No goal: it says
+ *    where host time goes, the guest-visible figures above are what the goal judges.
  * A ratio is pcisim's figure over v86's in the same round; the goal judges the median of the ratios.
  * Then the legacy path (force_legacy=1: every BAR0 access a PF admin command; v86's NIC is modern-only
  * and is left unbound), and boot time (to /init) without and with pcisim.
@@ -124,6 +126,8 @@ interface Nic {
 
 interface Round {
   rttMs: number[];
+  /** the guest's virtio interrupts (/proc/interrupts) per echo of the RTT pings */
+  irqsPerPing: number;
   nsPerFrame64: number;
   nsPerFrame1500: number;
   notifyNs: number[];
@@ -158,13 +162,23 @@ async function nsPerFrame(guest: LinuxGuest, nic: Nic, payload: number): Promise
   return ((e - s) * 1e9) / Math.max(1, sent + got);
 }
 
+/** The guest's count of interrupts from virtio devices (every CPU, every line). */
+async function virtioIrqs(guest: LinuxGuest): Promise<number> {
+  const text = await guest.sh('cat /proc/interrupts');
+  let n = 0;
+  for (const line of text.split('\n')) if (/virtio/.test(line)) n += Number(line.trim().split(/\s+/)[1]) || 0;
+  return n;
+}
+
 async function measureRound(guest: LinuxGuest, nic: Nic): Promise<Round> {
   nic.probe.take();
+  const irqs0 = await virtioIrqs(guest);
   const rttMs = await pingTimes(guest, nic, RTT_PINGS);
+  const irqsPerPing = ((await virtioIrqs(guest)) - irqs0) / rttMs.length;
   // 64-byte frame: 14 Ethernet + 20 IP + 8 ICMP + 18 payload + 4 FCS; 1500: 1458 payload + headers
   const nsPerFrame64 = await nsPerFrame(guest, nic, 18);
   const nsPerFrame1500 = await nsPerFrame(guest, nic, 1458);
-  return { rttMs, nsPerFrame64, nsPerFrame1500, notifyNs: nic.probe.take() };
+  return { rttMs, irqsPerPing, nsPerFrame64, nsPerFrame1500, notifyNs: nic.probe.take() };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -246,7 +260,8 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
         `round ${r + 1}/${ROUNDS}: RTT ${median(p.rttMs).toFixed(3)} vs ${median(o.rttMs).toFixed(3)} ms; ` +
           `frames/s 64 B ${(1e9 / p.nsPerFrame64).toFixed(0)} vs ${(1e9 / o.nsPerFrame64).toFixed(0)}, ` +
           `1500 B ${(1e9 / p.nsPerFrame1500).toFixed(0)} vs ${(1e9 / o.nsPerFrame1500).toFixed(0)}; ` +
-          `host µs per notify ${(median(p.notifyNs) / 1e3).toFixed(1)} vs ${(median(o.notifyNs) / 1e3).toFixed(1)} (pcisim vs v86)`,
+          `guest interrupts per echo ${p.irqsPerPing.toFixed(2)} vs ${o.irqsPerPing.toFixed(2)}; ` +
+          `host µs in the doorbell write ${(median(p.notifyNs) / 1e3).toFixed(1)} vs ${(median(o.notifyNs) / 1e3).toFixed(1)} (pcisim vs v86)`,
       );
     }
     // each probe wraps the one made before it: undone newest first
@@ -255,10 +270,12 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
     const P = rounds[pcisim.name];
     const O = rounds[v86.name];
     const figures = [
-      { what: 'ping RTT', op: 'round trip', of: (x: Round) => x.rttMs.map((m) => m * 1e6), perRound: (x: Round) => median(x.rttMs) },
-      { what: 'time per frame, 64 B', op: 'frame', of: (x: Round) => [x.nsPerFrame64], perRound: (x: Round) => x.nsPerFrame64 },
-      { what: 'time per frame, 1500 B', op: 'frame', of: (x: Round) => [x.nsPerFrame1500], perRound: (x: Round) => x.nsPerFrame1500 },
-      { what: 'host time per notify (device + peer + interrupts)', op: 'notify', of: (x: Round) => x.notifyNs, perRound: (x: Round) => median(x.notifyNs) },
+      { what: 'ping RTT', op: 'round trip', of: (x: Round) => x.rttMs.map((m) => m * 1e6), perRound: (x: Round) => median(x.rttMs), noGoal: false },
+      { what: 'time per frame, 64 B', op: 'frame', of: (x: Round) => [x.nsPerFrame64], perRound: (x: Round) => x.nsPerFrame64, noGoal: false },
+      { what: 'time per frame, 1500 B', op: 'frame', of: (x: Round) => [x.nsPerFrame1500], perRound: (x: Round) => x.nsPerFrame1500, noGoal: false },
+      // no goal: where the host's time goes, not what the guest sees; pcisim's MSI is delivered
+      // right after the write (attach.ts holds it to the end of v86's compiled block)
+      { what: 'host time inside the doorbell write (device + peer)', op: 'notify', of: (x: Round) => x.notifyNs, perRound: (x: Round) => median(x.notifyNs), noGoal: true },
     ];
     for (const f of figures) {
       const peerName = `${f.what}, ${v86.name}`;
@@ -266,6 +283,7 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
       const mine = caseOf(`${f.what}, ${pcisim.name}`, f.op, P.flatMap(f.of), { name: peerName, ratios });
       cases.push(mine, caseOf(peerName, f.op, O.flatMap(f.of)));
       const ratio = mine.ratios[peerName];
+      if (f.noGoal) continue;
       goals.push({
         suite: SUITE,
         case: mine.name,
@@ -294,7 +312,7 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
       caseOf(`ping RTT, ${legacy.name}`, 'round trip', L.flatMap((x) => x.rttMs.map((m) => m * 1e6))),
       caseOf(`time per frame, 64 B, ${legacy.name}`, 'frame', L.map((x) => x.nsPerFrame64)),
       caseOf(`time per frame, 1500 B, ${legacy.name}`, 'frame', L.map((x) => x.nsPerFrame1500)),
-      caseOf(`host time per notify (device + peer + interrupts), ${legacy.name}`, 'notify', L.flatMap((x) => x.notifyNs)),
+      caseOf(`host time inside the doorbell write (device + peer), ${legacy.name}`, 'notify', L.flatMap((x) => x.notifyNs)),
     );
     extra.legacyRounds = L;
     extra.adapterStats = s.attachment.stats;

@@ -129,6 +129,7 @@ class Attachment implements V86Attachment {
       throw new Error('attachV86: MSI/MSI-X delivery was asked for but this v86 has no local APIC (create the V86 with `acpi: true`, or pass `msi: false`)');
     }
     this.msiOn = options.msi ?? apic;
+    this.counterAt = Number(cpu.instruction_counter?.byteOffset) || INSTRUCTION_COUNTER_AT;
     this.checkConflicts();
     const list = attached.get(cpu) ?? [];
     list.push(this);
@@ -449,15 +450,20 @@ class Attachment implements V86Attachment {
   private deliver(op: number): void {
     if (this.inMmio > 0) {
       this.held.push(op);
-      const cpu = this.cpu;
-      let counter = cpu.instruction_counter;
-      // a view over a replaced wasm buffer reads as empty: rebuilt at the same place
-      if (counter.length === 0) counter = cpu.instruction_counter = new Uint32Array(cpu.wasm_memory.buffer, counter.byteOffset || INSTRUCTION_COUNTER_AT, 1);
+      // v86's own view of the counter builds a typed array per access: ours is rebuilt only when
+      // the wasm memory is replaced
+      const buf = this.cpu.wasm_memory.buffer;
+      let counter = this.counter;
+      if (counter === null || counter.buffer !== buf) counter = this.counter = new Uint32Array(buf, this.counterAt, 1);
       counter[0] += V86_LOOP_COUNTER;
       return;
     }
     this.apply(op);
   }
+
+  /** v86's instruction counter (its place in wasm memory, and a view over the current buffer) */
+  private counterAt = INSTRUCTION_COUNTER_AT;
+  private counter: Uint32Array | null = null;
 
   private apply(op: number): void {
     if (op >= 0) {
