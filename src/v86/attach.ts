@@ -60,6 +60,12 @@ export interface V86Attachment {
 const CONFIG_DATA = 0xcfc;
 const MMIO_BLOCK_BITS = 17; // v86's memory map granularity: 128 KiB
 const LAPIC_ICR_LOW = 0xfee00300;
+/** v86's struct Apic: its size in dwords, and where IRR and TMR start (apic.rs asserts these) */
+const APIC_DWORDS = 46;
+const APIC_IRR = 16;
+const APIC_TMR = 32;
+/** MSI data bit 15: level-triggered */
+const MSI_DATA_LEVEL = 0x8000;
 /** where v86 keeps its instruction counter in wasm memory (global_pointers::instruction_counter) */
 const INSTRUCTION_COUNTER_AT = 664;
 const IOAPIC_REMOTE_IRR = 1 << 14;
@@ -443,13 +449,17 @@ class Attachment implements V86Attachment {
    * interrupt at once. That is safe in a port I/O access (v86 ends its compiled blocks at IN/OUT, and
    * its own devices raise IRQs there) and outside the guest's instructions, but not inside a guest
    * MMIO access: a MOV does not end a compiled block, and an interrupt entered there is overwritten
-   * when the block writes its registers back (the guest loses it, or crashes on a #GP). There the
-   * call is held, and the main loop is asked to end its slice after the current block; the hold is
-   * delivered when the loop calls its timers (hookTimers), right before it checks for interrupts.
+   * when the block writes its registers back (the guest loses it, or crashes on a #GP). There an
+   * MSI only latches in the APIC's IRR (latchMsi), and a line change is held until the main loop
+   * calls its timers (hookTimers), right before it checks for interrupts; the main loop is asked to
+   * end its slice after the current block, so neither waits longer than that.
    */
   private deliver(op: number): void {
     if (this.inMmio > 0) {
-      this.held.push(op);
+      // an MSI is latched in the local APIC's IRR now, as the bus write would; the CPU takes it at
+      // v86's next interrupt check (STI, POPF, IRET, an IN/OUT, the main loop), between instructions
+      if (op >= 0) this.latchMsi(op);
+      else this.held.push(op);
       // v86's own view of the counter builds a typed array per access: ours is rebuilt only when
       // the wasm memory is replaced
       const buf = this.cpu.wasm_memory.buffer;
@@ -460,6 +470,30 @@ class Attachment implements V86Attachment {
     }
     this.apply(op);
   }
+
+  /**
+   * v86's apic deliver() for an MSI's data: INIT and NMI are ignored as v86 ignores them; otherwise
+   * the vector's IRR bit is set (a vector already pending stays one interrupt) and its TMR bit
+   * follows the trigger mode. The struct's layout (IRR at dword 16, TMR at 32) is one v86 asserts
+   * for its own state save.
+   */
+  private latchMsi(data: number): void {
+    const mode = (data >> 8) & 7;
+    if (mode === 4 || mode === 5) return;
+    const buf = this.cpu.wasm_memory.buffer;
+    let apic = this.apic;
+    if (apic === null || apic.buffer !== buf) apic = this.apic = new Int32Array(buf, this.cpu.get_apic_addr(), APIC_DWORDS);
+    const vector = data & 0xff;
+    const bit = 1 << (vector & 31);
+    const word = vector >> 5;
+    if (apic[APIC_IRR + word] & bit) return;
+    apic[APIC_IRR + word] |= bit;
+    if (data & MSI_DATA_LEVEL) apic[APIC_TMR + word] |= bit;
+    else apic[APIC_TMR + word] &= ~bit;
+  }
+
+  /** v86's local APIC struct (a view over the current wasm buffer) */
+  private apic: Int32Array | null = null;
 
   /** v86's instruction counter (its place in wasm memory, and a view over the current buffer) */
   private counterAt = INSTRUCTION_COUNTER_AT;

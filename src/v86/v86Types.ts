@@ -45,6 +45,8 @@ export interface V86Cpu {
   /** physical memory write (reaches the local APIC at 0xfee00000) */
   write32(addr: number, value: number): void;
   get_ioapic_addr(): number;
+  /** where v86's struct Apic is in wasm memory */
+  get_apic_addr(): number;
   acpi_enabled: ArrayLike<number>;
   wasm_memory: WebAssembly.Memory;
   /** guest RAM: a view of wasm_memory (replaced when the wasm memory grows) */

@@ -124,27 +124,63 @@ describe('attachV86', () => {
       if (addr === 0xfee00300) icr.push(v);
       write32(addr, v);
     };
+    let irqChecks = 0;
+    const handleIrqs = cpu.handle_irqs.bind(cpu);
+    cpu.handle_irqs = () => {
+      irqChecks++;
+      handleIrqs();
+    };
+    // v86's struct Apic: IRR from dword 16, TMR from dword 32
+    const apic = () => new Int32Array(cpu.wasm_memory.buffer, (cpu as unknown as { get_apic_addr(): number }).get_apic_addr(), 46);
+    const pending = (v: number) => (apic()[16 + (v >> 5)] >>> (v & 31)) & 1;
     const counter = cpu.instruction_counter[0];
     cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
-    // inside the MOV: nothing reaches the APIC; the main loop is told to end its slice
+    // inside the MOV: the MSI is latched in the IRR (edge: TMR clear) and no interrupt is entered;
+    // the main loop is told to end its slice
     expect(a.stats.msi).toBe(1);
+    expect(pending(0x41)).toBe(1);
+    expect((apic()[32 + 2] >>> 1) & 1).toBe(0);
     expect(icr).toEqual([]);
+    expect(irqChecks).toBe(0);
     expect((cpu.instruction_counter[0] - counter) >>> 0).toBe(100_003);
-    // the main loop's timers run between instructions: the held MSI goes to the APIC there
-    cpu.run_hardware_timers(1, performance.now());
-    expect(icr).toEqual([0x41]);
-    cpu.run_hardware_timers(1, performance.now());
-    expect(icr).toEqual([0x41]);
+    // a second identical message while the first is pending is the same IRR bit
+    cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
+    expect(pending(0x41)).toBe(1);
     // an OUT ends v86's compiled block, and outside any access nothing is running: both at once
     io.port_write32(0xc100, 1);
-    expect(icr).toEqual([0x41, 0x42]);
+    expect(icr).toEqual([0x42]);
     emu.hw.interrupts.msi(0xfee00000, 0, 0x43, ep);
-    expect(icr).toEqual([0x41, 0x42, 0x43]);
-    // an interrupt still held at detach goes nowhere
-    cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
+    expect(icr).toEqual([0x42, 0x43]);
+    expect(irqChecks).toBeGreaterThan(0);
     a.detach();
+  }, 60_000);
+
+  it('holds an INTx line change made inside a guest MMIO access until the main loop runs its timers', async () => {
+    const { e, cpu, io } = await loaded();
+    const emu = await createEmulator({ memory: v86GuestMemory(e) });
+    const ep = emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    const a = attachV86(e, emu.hw, { msi: false });
+    cfgWrite(io, ep.devfn, 0x10, 0xfe000000);
+    cfgWrite(io, ep.devfn, 0x04, 0x0002);
+    // the guest routes PIRQ lines as SeaBIOS does (PIIX3 0x60-0x63)
+    for (let i = 0; i < 4; i++) cpu.devices.pci.isa_bridge_space8[0x60 + i] = [10, 11, 10, 11][i];
+    const raised: number[] = [];
+    const raise = cpu.device_raise_irq.bind(cpu);
+    cpu.device_raise_irq = (irq: number) => {
+      raised.push(irq);
+      raise(irq);
+    };
+    const mmioWrite = emu.hw.mmioWrite.bind(emu.hw);
+    emu.hw.mmioWrite = (addr: number, size: 1 | 2 | 4, v: number) => {
+      mmioWrite(addr, size, v);
+      emu.hw.interrupts.intx(ep, true);
+    };
+    cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
+    expect(a.stats.intx).toBe(1);
+    expect(raised).toEqual([]);
     cpu.run_hardware_timers(1, performance.now());
-    expect(icr).toEqual([0x41, 0x42, 0x43]);
+    expect(raised.length).toBe(1);
+    a.detach();
   }, 60_000);
 
   it('refuses MSI on a v86 without a local APIC, and drops messages with a log line when MSI is off', async () => {
