@@ -118,8 +118,8 @@ class Attachment implements V86Attachment {
   /** guest MMIO accesses in progress (the guest is inside an instruction of a compiled block) */
   private inMmio = 0;
   /**
-   * Interrupt-controller calls held until the guest's instruction is done: MSI data (>= 0), or an
-   * IRQ line raised (-1 - irq) or lowered (-1001 - irq). See deliver().
+   * Interrupt-controller calls held until the guest's instruction is done, in deliver()'s encoding:
+   * IRQ lines raised (-1 - irq) or lowered (-1001 - irq); an MSI there latches instead (latchMsi).
    */
   private readonly held: number[] = [];
 
