@@ -160,7 +160,8 @@ export function median(xs: number[]): number {
   return n & 1 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-function quantile(xs: number[], q: number): number {
+/** The q-quantile of xs, interpolated between the two nearest samples. */
+export function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   const i = (s.length - 1) * q;
   const lo = Math.floor(i);
