@@ -1,11 +1,11 @@
 import type { VfioDeviceFile } from '../host/vfio/deviceFile.js';
 import type { VfioMapping } from '../host/vfio/mapping.js';
 import type { VmmLog } from './vmmLog.js';
+import { MMAP_PAGE as PAGE } from '../host/vfio/mapping.js';
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 /** the bytes an access of each size carries (the file takes at most 32-bit integers) */
 const SIZE_MASK = [0, 0xff, 0xffff, 0, 0xffffffff];
-const PAGE = 4096;
 /** Offsets below this get a cached bigint file offset (registers live at the start of a BAR). */
 const CACHED_BYTES = 0x10000;
 

@@ -1,12 +1,12 @@
 import { L } from '../../../core/wasm.js';
 import type { VfioPciCoreDevice } from './vfioPciCoreDevice.js';
+import { MMAP_PAGE as PAGE } from '../mapping.js';
 
 // vfio_pci_probe_mmaps (run from vfio_pci_core_finish_enable): which BARs user space may mmap while
 // the device is open. A memory BAR of at least a page maps; a smaller one maps only if it starts a
 // page and vfio can reserve the rest of that page (a "vfio sub-page reserved" dummy resource), so that
 // no other device's registers share the page the user maps. I/O BARs never map.
 
-const PAGE = 4096;
 
 /** A reserved range [start, end) of memory space. */
 export interface DummyResource {
