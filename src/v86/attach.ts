@@ -12,7 +12,7 @@ import type { PciFunction } from '../hw/pciFunction.js';
 import { Vmm } from '../vmm/vmm.js';
 import { AcpiPciHotplug } from './acpiHotplug.js';
 import type { MmioRead, MmioWrite, V86Cpu, V86Like, V86PortEntry } from './v86Types.js';
-import { V86_LOOP_COUNTER, v86Cpu } from './v86Types.js';
+import { V86_LOOP_COUNTER, V86_TIME_PER_FRAME_MS, v86Cpu } from './v86Types.js';
 
 /** How attachV86 wires pcisim into v86: MSI delivery, the ACPI hotplug ports, where log lines go. */
 export interface AttachV86Options {
@@ -457,14 +457,18 @@ class Attachment implements V86Attachment {
   private deliver(op: number): void {
     if (this.inMmio > 0) {
       // an MSI is latched in the local APIC's IRR now, as the bus write would; the CPU takes it at
-      // v86's next interrupt check (STI, POPF, IRET, an IN/OUT, the main loop), between instructions
-      if (op >= 0) this.latchMsi(op);
-      else this.held.push(op);
-      // v86's own view of the counter builds a typed array per access: ours is rebuilt only when
-      // the wasm memory is replaced
-      const buf = this.cpu.wasm_memory.buffer;
+      // v86's next interrupt check (STI, POPF, IRET, HLT, an IN/OUT, the main loop), between instructions
+      if (op >= 0) {
+        this.latchMsi(op);
+        // Past the slice's time, ending the pass would also hand the slice back to the host's
+        // event loop: a pause in the guest's time. v86 takes the latched MSI at its next check
+        // instead, at the latest when the pass ends on its own, as it takes its own APIC timer's.
+        if (performance.now() - this.sliceStart >= V86_TIME_PER_FRAME_MS) return;
+      } else this.held.push(op);
+      // v86's own view of the counter builds a typed array per access; ours is rebuilt only when
+      // the wasm memory grew (which detaches the old buffer: the view's length drops to 0)
       let counter = this.counter;
-      if (counter === null || counter.buffer !== buf) counter = this.counter = new Uint32Array(buf, this.counterAt, 1);
+      if (counter === null || counter.length === 0) counter = this.counter = new Uint32Array(this.cpu.wasm_memory.buffer, this.counterAt, 1);
       counter[0] += V86_LOOP_COUNTER;
       return;
     }
@@ -480,9 +484,8 @@ class Attachment implements V86Attachment {
   private latchMsi(data: number): void {
     const mode = (data >> 8) & 7;
     if (mode === 4 || mode === 5) return;
-    const buf = this.cpu.wasm_memory.buffer;
     let apic = this.apic;
-    if (apic === null || apic.buffer !== buf) apic = this.apic = new Int32Array(buf, this.cpu.get_apic_addr(), APIC_DWORDS);
+    if (apic === null || apic.length === 0) apic = this.apic = new Int32Array(this.cpu.wasm_memory.buffer, this.cpu.get_apic_addr(), APIC_DWORDS);
     const vector = data & 0xff;
     const bit = 1 << (vector & 31);
     const word = vector >> 5;
@@ -494,6 +497,12 @@ class Attachment implements V86Attachment {
 
   /** v86's local APIC struct (a view over the current wasm buffer) */
   private apic: Int32Array | null = null;
+
+  /**
+   * When v86's current main-loop slice began (performance.now(), v86's own clock). Outside a slice
+   * it is +Infinity: a bump of the counter there is harmless (the next pass counts from where it is).
+   */
+  private sliceStart = Number.POSITIVE_INFINITY;
 
   /** v86's instruction counter (its place in wasm memory, and a view over the current buffer) */
   private counterAt = INSTRUCTION_COUNTER_AT;
@@ -612,7 +621,10 @@ class Attachment implements V86Attachment {
     this.eoiListener?.(source);
   }
 
-  /** Held interrupts are delivered, and the EOI watch runs, on each pass of v86's main loop. */
+  /**
+   * Held interrupts are delivered, and the EOI watch runs, on each pass of v86's main loop; the
+   * slice's start is noted for deliver().
+   */
   private hookTimers(): void {
     const cpu = this.cpu;
     const orig = cpu.run_hardware_timers;
@@ -624,6 +636,17 @@ class Attachment implements V86Attachment {
       return Math.min(next, 1);
     };
     this.undo.push(restoreMethod(cpu, 'run_hardware_timers', mine));
+    const origLoop = cpu.main_loop;
+    if (typeof origLoop !== 'function') return;
+    const loop = (): number => {
+      this.sliceStart = performance.now();
+      try {
+        return origLoop.call(cpu);
+      } finally {
+        this.sliceStart = Number.POSITIVE_INFINITY;
+      }
+    };
+    this.undo.push(restoreMethod(cpu, 'main_loop', loop));
   }
 
   private hookAcpiHotplug(): AcpiPciHotplug {
@@ -669,7 +692,7 @@ class Attachment implements V86Attachment {
  * method shows through again, unless another attachment wrapped ours since (then ours stays as a
  * pass-through, since it checks `detached`).
  */
-function restoreMethod<K extends 'mmap_write16' | 'run_hardware_timers'>(cpu: V86Cpu, name: K, mine: V86Cpu[K]): () => void {
+function restoreMethod<K extends 'mmap_write16' | 'run_hardware_timers' | 'main_loop'>(cpu: V86Cpu, name: K, mine: V86Cpu[K]): () => void {
   const hadOwn = Object.prototype.hasOwnProperty.call(cpu, name);
   const before = cpu[name];
   cpu[name] = mine;

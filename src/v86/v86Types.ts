@@ -37,6 +37,8 @@ export interface V86Cpu {
   memory_map_write32: MmioWrite[];
   /** JS entry the wasm calls for a 16-bit MMIO write (v86 splits it into two byte writes) */
   mmap_write16: (addr: number, value: number) => void;
+  /** one slice of guest execution (v86's do_tick calls it): ~TIME_PER_FRAME ms, or until the guest halts */
+  main_loop: () => number;
   /** JS entry the wasm calls on every pass of its main loop; returns ms until the next timer */
   run_hardware_timers: (acpiEnabled: number, now: number) => number;
   device_raise_irq(irq: number): void;
@@ -59,6 +61,12 @@ export interface V86Cpu {
 
 /** v86's LOOP_COUNTER (src/rust/cpu/cpu.rs): instructions its main loop runs between interrupt checks. */
 export const V86_LOOP_COUNTER = 100_003;
+
+/**
+ * v86's TIME_PER_FRAME (src/rust/cpu/cpu.rs), in ms: its main loop hands back to the host's event
+ * loop once a pass ends this long after the slice began.
+ */
+export const V86_TIME_PER_FRAME_MS = 1;
 
 /**
  * A `V86` emulator object from the v86 npm package. Its type declarations do not describe the

@@ -155,6 +155,72 @@ describe('attachV86', () => {
     a.detach();
   }, 60_000);
 
+  it('ends v86\'s pass early for an MSI latched in an MMIO access only while the slice is young', async () => {
+    const { e, cpu, io } = await loaded();
+    const emu = await createEmulator({ memory: v86GuestMemory(e) });
+    const ep = emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    // v86's slice, played by a stand-in: the guest's doorbell comes `lateMs` into it
+    let lateMs = 0;
+    let bump = -1;
+    cpu.main_loop = () => {
+      const until = performance.now() + lateMs;
+      while (performance.now() < until);
+      const c = cpu.instruction_counter[0];
+      cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
+      bump = (cpu.instruction_counter[0] - c) >>> 0;
+      return 0;
+    };
+    const standIn = cpu.main_loop;
+    const a = attachV86(e, emu.hw);
+    cfgWrite(io, ep.devfn, 0x10, 0xfe000000);
+    cfgWrite(io, ep.devfn, 0x04, 0x0006);
+    const mmioWrite = emu.hw.mmioWrite.bind(emu.hw);
+    emu.hw.mmioWrite = (addr: number, size: 1 | 2 | 4, v: number) => {
+      mmioWrite(addr, size, v);
+      emu.hw.interrupts.msi(0xfee00000, 0, 0x41, ep);
+    };
+    const irr = () => new Int32Array(cpu.wasm_memory.buffer, (cpu as unknown as { get_apic_addr(): number }).get_apic_addr(), 46);
+    const pending = () => (irr()[16 + 2] >>> 1) & 1;
+    // early in the slice: the pass ends after the current block, v86 checks for interrupts then
+    cpu.main_loop();
+    expect(pending()).toBe(1);
+    expect(bump).toBe(100_003);
+    irr()[16 + 2] &= ~2;
+    // past v86's TIME_PER_FRAME, ending the pass would hand the slice back to the event loop: the
+    // MSI waits in the IRR for v86's next interrupt check instead
+    lateMs = 1.5;
+    cpu.main_loop();
+    expect(pending()).toBe(1);
+    expect(bump).toBe(0);
+    // v86's wasm memory grows (its old buffer is detached): the adapter's views follow
+    irr()[16 + 2] &= ~2;
+    cpu.wasm_memory.grow(1);
+    lateMs = 0;
+    cpu.main_loop();
+    expect(pending()).toBe(1);
+    expect(bump).toBe(100_003);
+    expect(a.stats.msi).toBe(3);
+    a.detach();
+    expect(cpu.main_loop).toBe(standIn);
+  }, 60_000);
+
+  it('v86GuestMemory follows v86\'s wasm memory when it grows', async () => {
+    const { e, cpu } = await loaded();
+    const offset = cpu.mem8.byteOffset;
+    const mem = v86GuestMemory(e);
+    const ram = () => new Uint8Array(cpu.wasm_memory.buffer, offset, 0x2000);
+    ram()[0x1000] = 0x5a;
+    expect(mem.bytes[0x1000]).toBe(0x5a);
+    const before = mem.size;
+    cpu.wasm_memory.grow(1);
+    ram()[0x1001] = 0xa5;
+    expect(mem.bytes[0x1000]).toBe(0x5a);
+    expect(mem.view.getUint8(0x1001)).toBe(0xa5);
+    expect(mem.size).toBe(before);
+    mem.bytes[0x1002] = 0x77;
+    expect(ram()[0x1002]).toBe(0x77);
+  }, 60_000);
+
   it('holds an INTx line change made inside a guest MMIO access until the main loop runs its timers', async () => {
     const { e, cpu, io } = await loaded();
     const emu = await createEmulator({ memory: v86GuestMemory(e) });
