@@ -30,20 +30,16 @@ export const PEER = {
 
 /**
  * v86's guest RAM as a GuestMemory. v86 grows its wasm memory while the guest runs, which detaches
- * every view over the old buffer, so the view is rebuilt whenever the buffer changed.
+ * every view over the old buffer: a detached view reads as empty, and the view is rebuilt then.
+ * (Asking the Memory for its buffer on every DMA access costs a call into the engine each time.)
  */
 export function v86GuestMemory(emulator: V86Like): GuestMemory {
   const cpu: V86Cpu = v86Cpu(emulator);
   const offset = cpu.mem8.byteOffset;
   const size = cpu.memory_size[0];
-  let buf: ArrayBufferLike | null = null;
   let view = new Uint8Array(0);
   return GuestMemory.wrap(() => {
-    const b = cpu.wasm_memory.buffer;
-    if (b !== buf) {
-      buf = b;
-      view = new Uint8Array(b, offset, size);
-    }
+    if (view.length === 0) view = new Uint8Array(cpu.wasm_memory.buffer, offset, size);
     return view;
   });
 }
