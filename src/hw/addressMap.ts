@@ -216,7 +216,10 @@ function subtract(piece: Window, claimed: Decode[]): Window[] {
 /** Whether BAR offsets [from, to) of `bar` reach the device model alone (see Decode.direct). */
 function isDirect(f: PciFunction, bar: number, from: number, to: number): boolean {
   if (bar === L.ROM_INDEX) return false; // PciFunction serves the ROM image or asks the model's romRead
-  // a subclass that serves its BARs itself (the VMM's passthrough function) keeps its own path
+  // the VMM's passthrough function hands every BAR access to its backend (the model), MSI-X
+  // table included: nothing of PciFunction's path applies
+  if (f.barsToModel) return true;
+  // any other subclass that serves its BARs itself keeps its own path
   if (f.barRead !== PciFunction.prototype.barRead || f.barWrite !== PciFunction.prototype.barWrite) return false;
   const m = f.msix;
   if (m === null) return true;

@@ -68,6 +68,11 @@ export class PciFunction {
   /** True for a PCI-to-PCI bridge (header type 1); Bridge overrides it. */
   readonly isBridge: boolean = false;
   /**
+   * True when every BAR access goes to the model as it is (the VMM's passthrough function: its
+   * backend serves MSI-X and the rest), so the address map may call the model without this class.
+   */
+  readonly barsToModel: boolean = false;
+  /**
    * Config dword (4-aligned offset) whose reads the model answers through DeviceModel.configRead,
    * for registers whose reads have side effects (virtio's pci_cfg_data); -1 = none.
    */

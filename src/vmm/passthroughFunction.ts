@@ -24,6 +24,8 @@ export interface PassthroughBackend extends DeviceModel {
  * header that nothing reads.
  */
 export class PassthroughFunction extends PciFunction {
+  override readonly barsToModel = true;
+
   constructor(
     hw: Hardware,
     bdf: string,
