@@ -12,13 +12,13 @@
  *  - time per frame at 64 and 1500 bytes: a ping stream asked for every 0.1 ms (busybox paces by its
  *    timer, not the replies), frames both ways over the guest's elapsed time;
  *  - host time inside the doorbell write: what the emulator spends in the guest's notify (the device,
- *    the peer's reply; v86 also raises its IRQ there, pcisim's MSI follows at the end of v86's
- *    compiled block), timed at v86's own entry points for I/O and MMIO writes. No goal: it says
+ *    the peer's reply; v86 also raises its IRQ there, pcisim's MSI latches in the local APIC and
+ *    the guest takes it at v86's next interrupt check), timed at v86's own entry points for I/O and MMIO writes. No goal: it says
  *    where host time goes, the guest-visible figures above are what the goal judges.
  * A ratio is pcisim's figure over v86's in the same round; the goal judges the median of the ratios.
  * Then the legacy path (force_legacy=1: every BAR0 access a PF admin command; v86's NIC is modern-only
- * and is left unbound), and boot time (to /init) without and with pcisim, after a first boot that
- * warms the process up.
+ * and is left unbound), and boot time (to /init) without and with pcisim: after a first boot that
+ * warms the process up, BOOT_PAIRS pairs alternating which goes first, plus the measured guest's boot.
  */
 import { fileURLToPath } from 'node:url';
 import { LoopbackPeer } from '../src/hw/devices/virtio/loopbackPeer.js';
@@ -31,7 +31,7 @@ import { check, median, quantile, saveReport } from './harness.js';
 
 export const SUITE = 'realGuest';
 const ROUNDS = Number(process.env.REAL_ROUNDS ?? 6);
-const RTT_PINGS = Number(process.env.RTT_PINGS ?? 15);
+const RTT_PINGS = Number(process.env.RTT_PINGS ?? 40);
 /**
  * virtio_net module parameters for the modern rounds, for both NICs (the same driver binds both):
  * VIRTIO_NET_ARGS=napi_tx=0 turns off the transmit interrupts, so both NICs take one interrupt per echo.
@@ -39,6 +39,8 @@ const RTT_PINGS = Number(process.env.RTT_PINGS ?? 15);
 const VIRTIO_NET_ARGS = (process.env.VIRTIO_NET_ARGS ?? '').replace(/[^\w=,. -]/g, '');
 // /proc/uptime counts in 10 ms: a stream of ~1 s keeps that under 1% of the figure
 const RATE_PINGS = Number(process.env.RATE_PINGS ?? 1000);
+/** boot-time pairs (one boot without pcisim, one with, alternating which goes first) */
+const BOOT_PAIRS = Number(process.env.BOOT_PAIRS ?? 2);
 
 interface V86Bus {
   add_listener(ev: string, f: (data: Uint8Array) => void): void;
@@ -212,11 +214,28 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
   // the process's first boot also compiles v86 and warms its JIT (10-15% of a boot, measured both
   // ways round): a boot nobody is compared with pays for that
   await (await LinuxGuest.boot({ netDevice: { type: 'virtio' } as never }, 900_000)).destroy();
-  // boot time without pcisim (v86's own virtio-net present in both boots)
-  const plain = await LinuxGuest.boot({ netDevice: { type: 'virtio' } as never }, 900_000);
-  const bootWithout = plain.bootMs;
-  await plain.destroy();
-  console.log(`boot without pcisim: ${(bootWithout / 1000).toFixed(1)} s`);
+  // boot time without and with pcisim (v86's own virtio-net present in both), in pairs that
+  // alternate which goes first: consecutive boots in one process vary by 10-15%
+  const bootsWithout: number[] = [];
+  const bootsWith: number[] = [];
+  for (let i = 0; i < BOOT_PAIRS; i++) {
+    for (const withPcisim of i % 2 === 0 ? [false, true] : [true, false]) {
+      let scenario: StackScenario | null = null;
+      const g = await LinuxGuest.boot(
+        {
+          netDevice: { type: 'virtio' } as never,
+          beforeRun: withPcisim ? async (e) => void (scenario = await attachStackScenario(e, { vfs: 1, assignVfs: 1, attach: { msi: true } })) : undefined,
+        },
+        900_000,
+      );
+      (withPcisim ? bootsWith : bootsWithout).push(g.bootMs);
+      const sc0 = scenario as StackScenario | null;
+      sc0?.attachment.detach();
+      sc0?.vmm.close();
+      await g.destroy();
+    }
+  }
+  console.log(`boot without pcisim: ${bootsWithout.map((b) => (b / 1000).toFixed(1)).join(', ')} s; with: ${bootsWith.map((b) => (b / 1000).toFixed(1)).join(', ')} s`);
 
   let sc: StackScenario | null = null;
   let v86Peer: LoopbackPeer | null = null;
@@ -230,8 +249,7 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
     },
     900_000,
   );
-  const bootWith = guest.bootMs;
-  console.log(`boot with pcisim attached: ${(bootWith / 1000).toFixed(1)} s`);
+  bootsWith.push(guest.bootMs);
   const s = sc as unknown as StackScenario;
   const cpu = (guest.emulator as unknown as { v86: { cpu: V86Cpu } }).v86.cpu;
   const probes: WriteProbe[] = [];
@@ -278,8 +296,8 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
       { what: 'ping RTT', op: 'round trip', of: (x: Round) => x.rttMs.map((m) => m * 1e6), perRound: (x: Round) => median(x.rttMs) },
       { what: 'time per frame, 64 B', op: 'frame', of: (x: Round) => [x.nsPerFrame64], perRound: (x: Round) => x.nsPerFrame64 },
       { what: 'time per frame, 1500 B', op: 'frame', of: (x: Round) => [x.nsPerFrame1500], perRound: (x: Round) => x.nsPerFrame1500 },
-      // no goal: where the host's time goes, not what the guest sees; pcisim's MSI is delivered
-      // right after the write (attach.ts holds it to the end of v86's compiled block)
+      // no goal: where the host's time goes, not what the guest sees; pcisim's MSI is latched in
+      // the write and taken at v86's next interrupt check (attach.ts)
       { what: 'host time inside the doorbell write (device + peer)', op: 'notify', of: (x: Round) => x.notifyNs, perRound: (x: Round) => median(x.notifyNs), noGoal: true },
     ];
     for (const f of figures) {
@@ -328,19 +346,21 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
     s.vmm.close();
     await guest.destroy();
   }
+  const bootWithout = median(bootsWithout);
+  const bootWith = median(bootsWith);
   const added = ((bootWith - bootWithout) / bootWithout) * 100;
-  cases.push(caseOf('boot to /init, without pcisim', 'boot', [bootWithout * 1e6]), caseOf('boot to /init, pcisim stack attached', 'boot', [bootWith * 1e6]));
+  cases.push(caseOf('boot to /init, without pcisim', 'boot', bootsWithout.map((b) => b * 1e6)), caseOf('boot to /init, pcisim stack attached', 'boot', bootsWith.map((b) => b * 1e6)));
   goals.push({
     suite: SUITE,
     case: 'boot to /init, pcisim stack attached',
     goal: 'boot time added by attaching pcisim < 5%',
-    measured: `${added.toFixed(1)}% (${(bootWithout / 1000).toFixed(1)} s -> ${(bootWith / 1000).toFixed(1)} s)`,
+    measured: `${added.toFixed(1)}% (median of ${bootsWithout.length} boots ${(bootWithout / 1000).toFixed(1)} s -> median of ${bootsWith.length} ${(bootWith / 1000).toFixed(1)} s)`,
     value: added,
     max: 5,
     pass: added < 5,
   });
-  extra.bootWithoutPcisimS = bootWithout / 1000;
-  extra.bootWithPcisimS = bootWith / 1000;
+  extra.bootWithoutPcisimS = bootsWithout.map((b) => b / 1000);
+  extra.bootWithPcisimS = bootsWith.map((b) => b / 1000);
   extra.addedBootPercent = added;
 
   console.log(`\n== ${SUITE}`);
