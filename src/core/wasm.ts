@@ -127,8 +127,10 @@ export class CoreMemory {
   }
 
   refresh(): void {
+    // growing the memory detaches its old buffer, and views over a detached buffer read as empty:
+    // cheaper than asking the Memory for its buffer, which hot paths (vfioBase) do on every call
+    if (this.u8.length !== 0) return;
     const buf = this.core.raw.memory.buffer;
-    if (this.u8.buffer === buf) return;
     this.u8 = new Uint8Array(buf);
     this.u16 = new Uint16Array(buf);
     this.u32 = new Uint32Array(buf);

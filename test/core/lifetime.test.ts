@@ -148,6 +148,23 @@ describe('footprint', () => {
     expect(mem.slotBytes(plain.slot).length).toBe(L.BASE_SIZE + L.VFIO_SIZE);
   });
 
+  it('the core\'s views follow its memory when allocation grows it; what was stored stays', async () => {
+    const emu = await createEmulator({ memoryBytes: 1 << 20 });
+    const { raw, mem } = emu.hw.core;
+    const first = emu.hw.addEndpoint('0000:00:02.0', NIC);
+    emu.hw.configWrite(first.bdf, 0x3c, 1, 0x5a);
+    const pages = raw.memoryPages();
+    for (let d = 3; raw.memoryPages() === pages; d++) {
+      emu.hw.addEndpoint(`0000:${(d >> 5).toString(16).padStart(2, '0')}:${(d & 31).toString(16).padStart(2, '0')}.0`, NIC);
+    }
+    // every view is over the grown memory (none over the detached buffer), and reads through them agree
+    for (const v of [mem.u8, mem.u16, mem.u32, mem.f64]) expect(v.buffer === raw.memory.buffer).toBe(true);
+    expect(emu.hw.configRead(first.bdf, 0x3c, 1)).toBe(0x5a);
+    expect(emu.hw.configRead(first.bdf, 0, 4)).toBe(0x10d38086);
+    emu.hw.configWrite(first.bdf, 0x3c, 1, 0xa5);
+    expect(mem.u8[mem.base(first.slot) + L.CFG + 0x3c]).toBe(0xa5);
+  });
+
   it('a removed function\'s slot and blocks go to the next function: memory does not grow', async () => {
     const emu = await createEmulator({ memoryBytes: 1 << 20 });
     const { raw, mem } = emu.hw.core;
