@@ -5,8 +5,11 @@
 // - the guest bus's configRead of an assigned function (the VMM's emulation on top of the file),
 //   over the 16 dwords of the type 0 header (BARs, Header Type and Interrupt Line/Pin are the VMM's,
 //   the rest comes through the device file), and of an emulated BAR dword alone;
-// - the same through the guest's mechanisms: CF8/CFC port I/O and ECAM MMIO on the guest bus.
+// - the same through the guest's mechanisms: CF8/CFC port I/O and ECAM MMIO on the guest bus;
+// - a guest MMIO write to a register of the assigned BAR (served through the VMM's mapping of it:
+//   the guest bus, the VMM's device, the mapping, the host's bus), next to the host's own write.
 import { createEmulator } from '../src/emulator.js';
+import { DMAE_REG } from '../src/hw/devices/dmaEngine/regs.js';
 import { cf8Access, ecamAccess } from '../src/guest/configAccess.js';
 import { VFIO } from '../src/host/vfio/uapi/constants.js';
 import { regionOffset } from '../src/vmm/vfioClient.js';
@@ -21,6 +24,8 @@ export const CONFIG_READ_CASE = 'guest bus configRead dword via the VMM';
 export const EMULATED_READ_CASE = 'guest bus configRead of an emulated BAR (VMM only)';
 export const CF8_READ_CASE = 'guest CF8/CFC config read via the VMM';
 export const ECAM_READ_CASE = 'guest ECAM config read via the VMM';
+export const HW_BAR_WRITE_CASE = 'host hw.mmioWrite dword of a BAR register (hardware level)';
+export const GUEST_BAR_WRITE_CASE = 'guest MMIO dword write to an assigned, mapped BAR via the VMM';
 
 /** Case -> the case it is compared with. */
 export const PAIRS: [string, string][] = [
@@ -29,6 +34,7 @@ export const PAIRS: [string, string][] = [
   [CONFIG_READ_CASE, FILE_CONFIG_READ_CASE],
   [CF8_READ_CASE, CONFIG_READ_CASE],
   [ECAM_READ_CASE, CONFIG_READ_CASE],
+  [GUEST_BAR_WRITE_CASE, HW_BAR_WRITE_CASE],
 ];
 
 const READ_REGS = 16;
@@ -61,6 +67,14 @@ export async function run(): Promise<SuiteReport> {
     check(cf8.read(0, 3, 0, off, 4) === g && ecam.read(0, 3, 0, off, 4) === g, `CF8, ECAM and direct agree at ${hex(off)}`);
     if (off === 0 || off === 8 || off === 0x2c) check(g === le32(file.read(cfg[r], 4)) && g === emu.hw.configRead(HOST_BDF, off, 4), `config ${hex(off)} passes through`);
   }
+
+  // the guest enables memory decode; the BAR's mappable pages are then served through the mapping
+  const guestBar0 = 0xc0000000;
+  ghw.configWrite(GUEST_BDF, 0x04, 2, 0x0002);
+  const hostBar0 = emu.host.pciDev(HOST_BDF).resourceStart(0);
+  check(vmm.device(GUEST_BDF)!.regions[0]!.mappedSpans.length > 0, "the VMM maps the guest's BAR0");
+  ghw.mmioWrite(guestBar0 + DMAE_REG.SCRATCH, 4, 0x5eed);
+  check(emu.hw.mmioRead(hostBar0 + DMAE_REG.SCRATCH, 4) === 0x5eed, 'a guest BAR write reaches the device');
 
   const cases: BenchCase[] = [
     {
@@ -124,6 +138,24 @@ export async function run(): Promise<SuiteReport> {
         let acc = 0;
         for (let i = 0; i < BATCH; i++) acc = (acc + ecam.read(0, 3, 0, (i & (READ_REGS - 1)) << 2, 4)) | 0;
         sink.value ^= acc;
+      },
+    },
+    {
+      name: HW_BAR_WRITE_CASE,
+      accesses: BATCH,
+      op: 'batch',
+      fn: () => {
+        for (let i = 0; i < BATCH; i++) emu.hw.mmioWrite(hostBar0 + DMAE_REG.SCRATCH, 4, i);
+      },
+    },
+    {
+      name: GUEST_BAR_WRITE_CASE,
+      accesses: BATCH,
+      op: 'batch',
+      vs: [HW_BAR_WRITE_CASE],
+      goals: [{ text: "a guest write to an assigned BAR's register within 5x of the host's own", vs: HW_BAR_WRITE_CASE, max: 5 }],
+      fn: () => {
+        for (let i = 0; i < BATCH; i++) ghw.mmioWrite(guestBar0 + DMAE_REG.SCRATCH, 4, i);
       },
     },
   ];
