@@ -18,7 +18,8 @@
  * A ratio is pcisim's figure over v86's in the same round; the goal judges the median of the ratios.
  * Then the legacy path (force_legacy=1: every BAR0 access a PF admin command; v86's NIC is modern-only
  * and is left unbound), and boot time (to /init) without and with pcisim: after a first boot that
- * warms the process up, BOOT_PAIRS pairs alternating which goes first, plus the measured guest's boot.
+ * warms the process up, BOOT_PAIRS pairs alternating which goes first; the goal judges the median
+ * of the per-pair ratios (a boot with pcisim counts from before the scenario is built).
  */
 import { fileURLToPath } from 'node:url';
 import { LoopbackPeer } from '../src/hw/devices/virtio/loopbackPeer.js';
@@ -40,7 +41,7 @@ const VIRTIO_NET_ARGS = (process.env.VIRTIO_NET_ARGS ?? '').replace(/[^\w=,. -]/
 // /proc/uptime counts in 10 ms: a stream of ~1 s keeps that under 1% of the figure
 const RATE_PINGS = Number(process.env.RATE_PINGS ?? 1000);
 /** boot-time pairs (one boot without pcisim, one with, alternating which goes first) */
-const BOOT_PAIRS = Number(process.env.BOOT_PAIRS ?? 2);
+const BOOT_PAIRS = Number(process.env.BOOT_PAIRS ?? 3);
 
 interface V86Bus {
   add_listener(ev: string, f: (data: Uint8Array) => void): void;
@@ -249,7 +250,7 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
     },
     900_000,
   );
-  bootsWith.push(guest.bootMs);
+  extra.measuredGuestBootS = guest.bootMs / 1000;
   const s = sc as unknown as StackScenario;
   const cpu = (guest.emulator as unknown as { v86: { cpu: V86Cpu } }).v86.cpu;
   const probes: WriteProbe[] = [];
@@ -348,13 +349,15 @@ export async function run(): Promise<SuiteReport & Record<string, unknown>> {
   }
   const bootWithout = median(bootsWithout);
   const bootWith = median(bootsWith);
-  const added = ((bootWith - bootWithout) / bootWithout) * 100;
+  // pairs, not all boots: consecutive boots drift (v86's JIT, the heap), and a pair's two are neighbours
+  const pairRatios = bootsWith.map((w, i) => w / bootsWithout[i]);
+  const added = (median(pairRatios) - 1) * 100;
   cases.push(caseOf('boot to /init, without pcisim', 'boot', bootsWithout.map((b) => b * 1e6)), caseOf('boot to /init, pcisim stack attached', 'boot', bootsWith.map((b) => b * 1e6)));
   goals.push({
     suite: SUITE,
     case: 'boot to /init, pcisim stack attached',
     goal: 'boot time added by attaching pcisim < 5%',
-    measured: `${added.toFixed(1)}% (median of ${bootsWithout.length} boots ${(bootWithout / 1000).toFixed(1)} s -> median of ${bootsWith.length} ${(bootWith / 1000).toFixed(1)} s)`,
+    measured: `${added.toFixed(1)}% (median of ${pairRatios.length} per-pair ratios; ${pairRatios.map((r) => r.toFixed(3)).join(' ')}; medians ${(bootWithout / 1000).toFixed(1)} s -> ${(bootWith / 1000).toFixed(1)} s)`,
     value: added,
     max: 5,
     pass: added < 5,
