@@ -13,8 +13,9 @@
  *    timer, not the replies), frames both ways over the guest's elapsed time;
  *  - host time inside the doorbell write: what the emulator spends in the guest's notify (the device,
  *    the peer's reply; v86 also raises its IRQ there, pcisim's MSI latches in the local APIC and
- *    the guest takes it at v86's next interrupt check), timed at v86's own entry points for I/O and MMIO writes. No goal: it says
- *    where host time goes, the guest-visible figures above are what the goal judges.
+ *    the guest takes it at v86's next interrupt check), timed at v86's own entry points for I/O and
+ *    MMIO writes. No goal: it says where host time goes, the guest-visible figures above are what
+ *    the goal judges.
  * A ratio is pcisim's figure over v86's in the same round; the goal judges the median of the ratios.
  * Then the legacy path (force_legacy=1: every BAR0 access a PF admin command; v86's NIC is modern-only
  * and is left unbound), and boot time (to /init) without and with pcisim: after a first boot that
