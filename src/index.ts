@@ -9,7 +9,7 @@ export { PciFunction } from './hw/pciFunction.js';
 export { Bridge } from './hw/bridge.js';
 export { PciBus } from './hw/pciBus.js';
 export { GuestMemory } from './hw/guestMemory.js';
-export type { GuestMemorySource } from './hw/guestMemory.js';
+export type { GuestMemoryOptions, GuestMemorySource } from './hw/guestMemory.js';
 export { InterruptBridge } from './hw/embedding/interruptBridge.js';
 export type { EmbedderInterruptSink, IntxLevel, MsiMessage } from './hw/embedding/interruptBridge.js';
 export type { DecodeChange, DecodedRange, DecodeListener } from './hw/embedding/decodeEvents.js';

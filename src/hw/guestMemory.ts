@@ -3,6 +3,19 @@ import { checkInt } from './spec.js';
 /** Where a GuestMemory's bytes come from: a fixed array, or a function giving the current one. */
 export type GuestMemorySource = Uint8Array | (() => Uint8Array);
 
+/** What GuestMemory.wrap may be told besides where the bytes are. */
+export interface GuestMemoryOptions {
+  /**
+   * Called with [offset, offset + length) right before pcisim writes the embedder's memory: device
+   * DMA (a received frame, a used ring, a DMA engine's copy) or a store through the GuestMemory's
+   * write methods (`write`, `fill`, `writeU8`...`writeU64`; whoever writes `bytes` or `view` itself
+   * is storing as the CPU). An emulator that keeps translated code for its guest's pages (v86's JIT)
+   * drops what it compiled there, as it does when its own devices write. No guest instruction runs
+   * between the call and the write.
+   */
+  onWrite?: (offset: number, length: number) => void;
+}
+
 /**
  * DMA-visible memory: a host's own memory, or a guest's RAM owned by an embedder. Addresses are
  * offsets into the current byte array. `bytes` and `view` are looked up on every use: an embedder's
@@ -19,6 +32,8 @@ export class GuestMemory {
    * it. Infinity when nothing is reserved.
    */
   hostReservedFrom = Infinity;
+  /** The embedder's write listener (GuestMemoryOptions.onWrite), or null. */
+  readonly onWrite: ((offset: number, length: number) => void) | null = null;
 
   /** `size` bytes of zeroed memory that pcisim owns. */
   constructor(size: number);
@@ -41,9 +56,13 @@ export class GuestMemory {
    * length) at any time; pcisim calls it on each access and rebuilds its DataView only when the
    * array changed. Nothing is copied.
    */
-  static wrap(source: GuestMemorySource): GuestMemory {
+  static wrap(source: GuestMemorySource, options: GuestMemoryOptions = {}): GuestMemory {
     if (!(source instanceof Uint8Array) && typeof source !== 'function') throw new TypeError('GuestMemory.wrap takes a Uint8Array or a function returning one');
-    return new GuestMemory(0, source);
+    const onWrite = options?.onWrite;
+    if (onWrite !== undefined && typeof onWrite !== 'function') throw new TypeError(`GuestMemory.wrap: onWrite must be a function (got ${typeof onWrite})`);
+    const m = new GuestMemory(0, source);
+    (m as { onWrite: GuestMemoryOptions['onWrite'] | null }).onWrite = onWrite ?? null;
+    return m;
   }
 
   /** The current bytes (do not keep the array across calls: it may be replaced). */
@@ -96,12 +115,14 @@ export class GuestMemory {
   /** Copies `data` to [addr, addr+data.length); RangeError when that leaves the memory. */
   write(addr: number, data: Uint8Array): void {
     this.check(addr, data.length);
+    if (data.length > 0) this.onWrite?.(addr, data.length);
     this.bytes.set(data, addr);
   }
 
   /** Sets [addr, addr+len) to `value`. */
   fill(addr: number, len: number, value = 0): void {
     this.check(addr, len);
+    if (len > 0) this.onWrite?.(addr, len);
     this.bytes.fill(value, addr, addr + len);
   }
 
@@ -128,21 +149,25 @@ export class GuestMemory {
   /** Little-endian stores at `addr`; RangeError when the access leaves the memory. */
   writeU8(addr: number, v: number): void {
     this.check(addr, 1);
+    this.onWrite?.(addr, 1);
     this.bytes[addr] = v;
   }
   /** Little-endian 16-bit store. */
   writeU16(addr: number, v: number): void {
     this.check(addr, 2);
+    this.onWrite?.(addr, 2);
     this.view.setUint16(addr, v, true);
   }
   /** Little-endian 32-bit store. */
   writeU32(addr: number, v: number): void {
     this.check(addr, 4);
+    this.onWrite?.(addr, 4);
     this.view.setUint32(addr, v >>> 0, true);
   }
   /** Little-endian 64-bit store. */
   writeU64(addr: number, v: bigint): void {
     this.check(addr, 8);
+    this.onWrite?.(addr, 8);
     this.view.setBigUint64(addr, v, true);
   }
 }

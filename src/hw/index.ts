@@ -8,7 +8,7 @@ export { PciFunction } from './pciFunction.js';
 export { Bridge } from './bridge.js';
 export { PciBus } from './pciBus.js';
 export { GuestMemory } from './guestMemory.js';
-export type { GuestMemorySource } from './guestMemory.js';
+export type { GuestMemoryOptions, GuestMemorySource } from './guestMemory.js';
 export { InterruptBridge } from './embedding/interruptBridge.js';
 export type { EmbedderInterruptSink, IntxLevel, MsiMessage } from './embedding/interruptBridge.js';
 export type { DecodeChange, DecodedRange, DecodeListener } from './embedding/decodeEvents.js';

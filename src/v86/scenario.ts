@@ -32,16 +32,23 @@ export const PEER = {
  * v86's guest RAM as a GuestMemory. v86 grows its wasm memory while the guest runs, which detaches
  * every view over the old buffer: a detached view reads as empty, and the view is rebuilt then.
  * (Asking the Memory for its buffer on every DMA access costs a call into the engine each time.)
+ * Device writes into it invalidate what v86's JIT compiled for the pages written.
  */
 export function v86GuestMemory(emulator: V86Like): GuestMemory {
   const cpu: V86Cpu = v86Cpu(emulator);
   const offset = cpu.mem8.byteOffset;
   const size = cpu.memory_size[0];
   let view = new Uint8Array(0);
-  return GuestMemory.wrap(() => {
-    if (view.length === 0) view = new Uint8Array(cpu.wasm_memory.buffer, offset, size);
-    return view;
-  });
+  const jitDirty = typeof cpu.jit_dirty_cache === 'function' ? cpu.jit_dirty_cache : undefined;
+  return GuestMemory.wrap(
+    () => {
+      if (view.length === 0) view = new Uint8Array(cpu.wasm_memory.buffer, offset, size);
+      return view;
+    },
+    // v86's JIT keeps compiled code per guest page and drops it when the CPU or one of its own
+    // devices writes there (write_blob): pcisim's DMA does the same
+    jitDirty === undefined ? {} : { onWrite: (o, n) => jitDirty(o, o + n) },
+  );
 }
 
 /** The ICMP echo id of the peer's own pings. */

@@ -54,6 +54,7 @@ export interface V86Cpu {
   /** guest RAM: a view of wasm_memory (replaced when the wasm memory grows) */
   mem8: Uint8Array;
   memory_size: ArrayLike<number>;
+  /** drops the JIT's compiled code for the guest pages in [start, end) (physical addresses) */
   jit_dirty_cache?: (start: number, end: number) => void;
   /** instructions run (a view of wasm memory): the main loop hands back to its timers and interrupt check after LOOP_COUNTER of them */
   instruction_counter: Uint32Array;

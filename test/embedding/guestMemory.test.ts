@@ -102,4 +102,83 @@ describe('GuestMemory.wrap', () => {
     expect(received).toBe(12);
     expect(pfNet.tx.takeUsed().length).toBeGreaterThan(0);
   });
+
+  it('onWrite hears of every byte a device writes (frames, used rings, DMA engine jobs) and every store, before it changes', async () => {
+    const ram = new Uint8Array(8 << 20);
+    // shadow: ram as of the last announcement (or the last resync); a device write must come after
+    // its own announcement and before the next, so the announced range joins the shadow then
+    const shadow = new Uint8Array(ram.length);
+    let last: [number, number] | null = null;
+    const sync = () => {
+      if (last) shadow.set(ram.subarray(last[0], last[1]), last[0]);
+    };
+    const ranges: [number, number][] = [];
+    let unannounced = -1;
+    const memory = GuestMemory.wrap(ram, {
+      onWrite: (o, n) => {
+        expect(n).toBeGreaterThan(0);
+        sync();
+        for (let i = o; i < o + n; i++) if (ram[i] !== shadow[i] && unannounced < 0) unannounced = i;
+        last = [o, o + n];
+        ranges.push(last);
+      },
+    });
+    // the test's drivers store through memory.view, as a CPU would (an embedder's CPU knows its own
+    // stores): what they wrote is taken into the shadow before the device runs
+    const resync = () => {
+      shadow.set(ram);
+      last = null;
+    };
+    const unannouncedNow = () => {
+      sync();
+      for (let a = 0; a < ram.length; a++) if (ram[a] !== shadow[a]) return a;
+      return -1;
+    };
+    const emu = await createEmulator({ memory });
+    const hw = emu.hw;
+    hw.setInterruptSink(new InterruptLog());
+    const pf = hw.addVirtioNet('0000:00:04.0', { totalVfs: 2 });
+    placeBars(hw, '0000:00:04.0', { 1: 0xfe000000, 4: 0x8_0000_0000 });
+    const [vf1] = enableVfs(hw, pf, 1, { 2: 0xe0000000 });
+    const pfNet = bringUpNet(hw, pf.bdf, 0x100000);
+    const vfNet = bringUpNet(hw, vf1.bdf, 0x200000);
+    const rig = new DmaRig(hw, '0000:00:05.0', 0xfd000000, 0x400000, 0x410000);
+    const pending: (() => void)[] = [];
+    hw.setScheduler((w) => pending.push(w));
+    for (let n = 0; n < 4; n++) {
+      transmit(hw, pfNet, frame(n));
+      resync();
+      ranges.length = 0;
+      while (pending.length > 0) pending.shift()!();
+      expect(unannounced).toBe(-1);
+      expect(unannouncedNow()).toBe(-1);
+      // the frame went into a receive buffer, announced; so did both used rings
+      const [u] = vfNet.rx.takeUsed();
+      const at = vfNet.rxAddr.get(u.head)!;
+      expect(ranges.some(([s0, e]) => s0 <= at + 12 && e >= at + 12 + 60)).toBe(true);
+      expect(ranges.length).toBeGreaterThanOrEqual(4);
+      vfNet.rxAddr.set(vfNet.rx.add([{ addr: at, len: 2048, write: true }]), at);
+      vfNet.driver.kick(0);
+      while (pending.length > 0) pending.shift()!();
+    }
+    rig.submit({ opcode: DMAE_OP.COPY_FROM_DEVICE, length: 300, src: 0, dst: 0x600000 + 3 });
+    resync();
+    ranges.length = 0;
+    expect(rig.run().map((c) => c.status)).toEqual([DMAE_STATUS.SUCCESS]);
+    expect(unannounced).toBe(-1);
+    expect(unannouncedNow()).toBe(-1);
+    expect(ranges.some(([s0, e]) => s0 <= 0x600003 && e >= 0x600003 + 300)).toBe(true);
+    // stores through the GuestMemory's own methods; an empty one writes and announces nothing
+    ranges.length = 0;
+    memory.writeU32(0x700000, 0xdeadbeef);
+    memory.fill(0x700010, 8, 0x5a);
+    memory.write(0x700020, new Uint8Array(0));
+    expect(unannounced).toBe(-1);
+    expect(unannouncedNow()).toBe(-1);
+    expect(ranges).toEqual([
+      [0x700000, 0x700004],
+      [0x700010, 0x700018],
+    ]);
+    expect(() => GuestMemory.wrap(ram, { onWrite: 5 as never })).toThrow(/onWrite must be a function/);
+  });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { V86 } from 'v86';
 import { createEmulator } from '../../src/emulator.js';
+import { deviceDma } from '../../src/hw/embedding/deviceDma.js';
 import { attachV86 } from '../../src/v86/attach.js';
 import { createV86 } from '../../src/v86/nodeGuest.js';
 import { GENERIC_ENDPOINT, v86GuestMemory } from '../../src/v86/scenario.js';
@@ -219,6 +220,34 @@ describe('attachV86', () => {
     expect(mem.size).toBe(before);
     mem.bytes[0x1002] = 0x77;
     expect(ram()[0x1002]).toBe(0x77);
+  }, 60_000);
+
+  it('device writes into v86GuestMemory drop what v86\'s JIT compiled for those pages, as its own devices\' writes do', async () => {
+    const { e, cpu } = await loaded();
+    const dirtied: [number, number][] = [];
+    const jitDirty = cpu.jit_dirty_cache!.bind(cpu);
+    cpu.jit_dirty_cache = (start: number, end: number) => {
+      dirtied.push([start, end]);
+      jitDirty(start, end);
+    };
+    const memory = v86GuestMemory(e);
+    const emu = await createEmulator({ memory });
+    const ep = emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
+    const dma = deviceDma(ep);
+    expect(dma.writeFrom(0x3ffe, new Uint8Array(8).fill(0x90), 0, 8)).toBe(true);
+    expect(dma.setU32(0x5000, 0x1234)).toBe(true);
+    dma.setU16(0x5004, 1);
+    expect(dirtied).toEqual([
+      [0x3ffe, 0x4006],
+      [0x5000, 0x5004],
+      [0x5004, 0x5006],
+    ]);
+    // a read, or a write the memory cannot take, dirties nothing
+    dirtied.length = 0;
+    dma.u32(0x5000);
+    expect(dma.writeFrom(memory.size - 2, new Uint8Array(4), 0, 4)).toBe(false);
+    expect(dirtied).toEqual([]);
+    expect(memory.readU32(0x5000)).toBe(0x1234);
   }, 60_000);
 
   it('holds an INTx line change made inside a guest MMIO access until the main loop runs its timers', async () => {

@@ -99,7 +99,9 @@ export class DeviceDma {
   setU16(addr: number, v: number): boolean {
     const o = this.at(addr, 2, 'write');
     if (o < 0) return false;
-    this.mem.view.setUint16(o, v, true);
+    const m = this.mem;
+    if (m.onWrite !== null) m.onWrite(o, 2);
+    m.view.setUint16(o, v, true);
     return true;
   }
 
@@ -107,14 +109,22 @@ export class DeviceDma {
   setU32(addr: number, v: number): boolean {
     const o = this.at(addr, 4, 'write');
     if (o < 0) return false;
-    this.mem.view.setUint32(o, v >>> 0, true);
+    const m = this.mem;
+    if (m.onWrite !== null) m.onWrite(o, 4);
+    m.view.setUint32(o, v >>> 0, true);
     return true;
   }
 
-  /** A view of [addr, addr+len) valid until the next call into pcisim, or null (fault / abort). */
+  /**
+   * A view of [addr, addr+len) valid until the next call into pcisim, or null (fault / abort). A
+   * 'write' window is announced to the memory's write listener when it is handed out.
+   */
   window(addr: number, len: number, dir: DmaDirection): Uint8Array | null {
     const o = this.at(addr, len, dir);
-    return o < 0 ? null : this.mem.bytes.subarray(o, o + len);
+    if (o < 0) return null;
+    const m = this.mem;
+    if (dir === 'write' && m.onWrite !== null && len > 0) m.onWrite(o, len);
+    return m.bytes.subarray(o, o + len);
   }
 
   /** Copies `len` bytes from [addr] into dst at dstOff; false (nothing copied) on a fault. */
@@ -131,7 +141,9 @@ export class DeviceDma {
   writeFrom(addr: number, src: Uint8Array, srcOff: number, len: number): boolean {
     const o = this.at(addr, len, 'write');
     if (o < 0) return false;
-    const b = this.mem.bytes;
+    const m = this.mem;
+    if (m.onWrite !== null && len > 0) m.onWrite(o, len);
+    const b = m.bytes;
     if (len <= 64) for (let j = 0; j < len; j++) b[o + j] = src[srcOff + j];
     else b.set(src.subarray(srcOff, srcOff + len), o);
     return true;
@@ -165,10 +177,10 @@ export function flatDma(memory: GuestMemory): DmaAccess {
     reach: (a, n) => ok(a, n),
     u16: (a) => (ok(a, 2) ? memory.view.getUint16(a, true) : 0xffff),
     u32: (a) => (ok(a, 4) ? memory.view.getUint32(a, true) : 0xffffffff),
-    setU16: (a, v) => ok(a, 2) && (memory.view.setUint16(a, v, true), true),
-    setU32: (a, v) => ok(a, 4) && (memory.view.setUint32(a, v >>> 0, true), true),
-    window: (a, n) => (ok(a, n) ? memory.bytes.subarray(a, a + n) : null),
+    setU16: (a, v) => ok(a, 2) && (memory.onWrite?.(a, 2), memory.view.setUint16(a, v, true), true),
+    setU32: (a, v) => ok(a, 4) && (memory.onWrite?.(a, 4), memory.view.setUint32(a, v >>> 0, true), true),
+    window: (a, n, dir) => (ok(a, n) ? (dir === 'write' && n > 0 && memory.onWrite?.(a, n), memory.bytes.subarray(a, a + n)) : null),
     readInto: (a, dst, off, n) => ok(a, n) && (dst.set(memory.bytes.subarray(a, a + n), off), true),
-    writeFrom: (a, src, off, n) => ok(a, n) && (memory.bytes.set(src.subarray(off, off + n), a), true),
+    writeFrom: (a, src, off, n) => ok(a, n) && (n > 0 && memory.onWrite?.(a, n), memory.bytes.set(src.subarray(off, off + n), a), true),
   };
 }
