@@ -309,14 +309,15 @@ class Attachment implements V86Attachment {
 
   private ioRead(port: number, size: 1 | 2 | 4): number {
     this.stats.io++;
+    const v = this.hw.ioRead(port, size);
     if (this.eoiOnAccess.size) this.accessEoi('io', port);
-    return this.hw.ioRead(port, size);
+    return v;
   }
 
   private ioWrite(port: number, size: 1 | 2 | 4, value: number): void {
     this.stats.io++;
-    if (this.eoiOnAccess.size) this.accessEoi('io', port);
     this.hw.ioWrite(port, size, value);
+    if (this.eoiOnAccess.size) this.accessEoi('io', port);
   }
 
   /**
@@ -375,8 +376,9 @@ class Attachment implements V86Attachment {
     this.stats.mmio++;
     this.inMmio++;
     try {
+      const v = this.hw.mmioRead(addr, size);
       if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
-      return this.hw.mmioRead(addr, size);
+      return v;
     } finally {
       this.inMmio--;
     }
@@ -386,8 +388,8 @@ class Attachment implements V86Attachment {
     this.stats.mmio++;
     this.inMmio++;
     try {
-      if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
       this.hw.mmioWrite(addr, size, value >>> 0);
+      if (this.eoiOnAccess.size) this.accessEoi('mem', addr);
     } finally {
       this.inMmio--;
     }
@@ -600,8 +602,14 @@ class Attachment implements V86Attachment {
     }
   }
 
+  /**
+   * Without a remote IRR to watch, an access to one of the function's BARs is its EOI, taken after
+   * the access as QEMU's vfio_region_read/write do: the handler's ISR read has deasserted the line
+   * by then, so the resample finds nothing pending. A function whose EOI finds the line still
+   * asserted is raised again and waits for its next access (the set is walked as it was).
+   */
   private accessEoi(space: 'io' | 'mem', addr: number): void {
-    for (const f of this.eoiOnAccess) {
+    for (const f of [...this.eoiOnAccess]) {
       const hit = this.hw.decodedRanges(space).some((r) => r.fn === f && addr >= r.base && addr < r.end);
       if (hit) {
         this.eoiOnAccess.delete(f);
