@@ -193,7 +193,10 @@ export interface StackScenario {
 export interface StackScenarioOptions {
   /** VFs enabled on the host (default 2) */
   vfs?: number;
-  /** how many of them the VMM assigns to the guest, at 00:10.0, 00:11.0, ... (default 1) */
+  /**
+   * how many of them the VMM assigns to the guest, in the slots from 00:10.0 up that v86's own
+   * devices leave free (its VGA sits at 00:12.0) (default 1)
+   */
   assignVfs?: number;
   /** assign the PF itself (through vfio-pci, driver_override) instead of VFs: INTx works there */
   assignPf?: boolean;
@@ -213,8 +216,9 @@ const GUEST_FIRST_SLOT = 0x10;
  * VMM's bus attached to v86. Call before the guest runs.
  */
 export async function attachStackScenario(emulator: V86Like, options: StackScenarioOptions = {}): Promise<StackScenario> {
-  const host = await createEmulator({ memoryBytes: options.hostMemoryBytes ?? 4 << 20 });
   const nVfs = options.assignPf ? 0 : (options.vfs ?? 2);
+  const slots = freeGuestSlots(emulator, options.assignPf ? 1 : Math.min(options.assignVfs ?? 1, nVfs));
+  const host = await createEmulator({ memoryBytes: options.hostMemoryBytes ?? 4 << 20 });
   const pf = host.hw.addVirtioNet('0000:00:04.0', { totalVfs: Math.max(nVfs, 1) });
   const peer = new PingingPeer(pf.uplink);
   const assigned: StackScenario['assigned'] = [];
@@ -225,7 +229,7 @@ export async function attachStackScenario(emulator: V86Like, options: StackScena
       if (host.host.pciDev(pf.bdf).driver !== null) host.host.unbind(pf.bdf);
       host.host.driverOverride(pf.bdf, 'vfio-pci');
       const driver = host.host.bind(pf.bdf, 'vfio-pci');
-      const guestBdf = guestSlot(0);
+      const guestBdf = slots[0];
       vmm.assign(host.host.openDevice(pf.bdf), guestBdf);
       assigned.push({ hostBdf: pf.bdf, guestBdf, driver });
     } else {
@@ -233,7 +237,7 @@ export async function attachStackScenario(emulator: V86Like, options: StackScena
       const n = Math.min(options.assignVfs ?? 1, nVfs);
       pf.vfs.slice(0, n).forEach((vf, i) => {
         const driver = host.host.bind(vf.bdf);
-        const guestBdf = guestSlot(i);
+        const guestBdf = slots[i];
         vmm.assign(host.host.openDevice(vf.bdf), guestBdf);
         assigned.push({ hostBdf: vf.bdf, guestBdf, driver });
       });
@@ -246,6 +250,15 @@ export async function attachStackScenario(emulator: V86Like, options: StackScena
   }
 }
 
-function guestSlot(i: number): string {
-  return `0000:00:${(GUEST_FIRST_SLOT + i).toString(16).padStart(2, '0')}.0`;
+/** `n` guest slots (function 0) from GUEST_FIRST_SLOT up that none of v86's own devices uses. */
+function freeGuestSlots(emulator: V86Like, n: number): string[] {
+  const spaces = v86Cpu(emulator).devices.pci.device_spaces;
+  const out: string[] = [];
+  for (let slot = GUEST_FIRST_SLOT; slot < 32 && out.length < n; slot++) {
+    let used = false;
+    for (let f = 0; f < 8; f++) used ||= spaces[(slot << 3) | f] !== undefined;
+    if (!used) out.push(`0000:00:${slot.toString(16).padStart(2, '0')}.0`);
+  }
+  if (out.length < n) throw new Error(`attachStackScenario: ${n} functions to assign but only ${out.length} guest slots from 00:${GUEST_FIRST_SLOT.toString(16)}.0 up are free of v86's devices`);
+  return out;
 }

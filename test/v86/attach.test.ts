@@ -5,7 +5,7 @@ import { createEmulator } from '../../src/emulator.js';
 import { deviceDma } from '../../src/hw/embedding/deviceDma.js';
 import { attachV86 } from '../../src/v86/attach.js';
 import { createV86 } from '../../src/v86/nodeGuest.js';
-import { GENERIC_ENDPOINT, v86GuestMemory } from '../../src/v86/scenario.js';
+import { attachStackScenario, GENERIC_ENDPOINT, v86GuestMemory } from '../../src/v86/scenario.js';
 import type { V86Cpu } from '../../src/v86/v86Types.js';
 
 // attachV86 against a loaded v86 whose CPU does not run: config cycles, port I/O and MMIO are
@@ -248,6 +248,20 @@ describe('attachV86', () => {
     expect(dma.writeFrom(memory.size - 2, new Uint8Array(4), 0, 4)).toBe(false);
     expect(dirtied).toEqual([]);
     expect(memory.readU32(0x5000)).toBe(0x1234);
+  }, 60_000);
+
+  it('attachStackScenario puts assigned functions in the slots v86\'s own devices leave free, and says when there are too few', async () => {
+    const { e, io } = await loaded();
+    const sc = await attachStackScenario(e, { vfs: 4, assignVfs: 4 });
+    // v86's VGA is 00:12.0
+    expect(sc.assigned.map((a) => a.guestBdf)).toEqual(['0000:00:10.0', '0000:00:11.0', '0000:00:13.0', '0000:00:14.0']);
+    for (const a of sc.assigned) expect(cfgRead(io, Number.parseInt(a.guestBdf.slice(8, 10), 16) << 3, 0) & 0xffff).toBe(0x1af4);
+    expect(cfgRead(io, 0x12 << 3, 0)).not.toBe(0xffffffff);
+    expect(cfgRead(io, 0x12 << 3, 0) & 0xffff).not.toBe(0x1af4);
+    sc.attachment.detach();
+    sc.vmm.close();
+    const { e: e2 } = await loaded();
+    await expect(attachStackScenario(e2, { vfs: 16, assignVfs: 16 })).rejects.toThrow(/16 functions to assign but only 14 guest slots/);
   }, 60_000);
 
   it('holds an INTx line change made inside a guest MMIO access until the main loop runs its timers', async () => {
