@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { V86 } from 'v86';
 import { createEmulator } from '../../src/emulator.js';
 import { deviceDma } from '../../src/hw/embedding/deviceDma.js';
@@ -13,6 +13,7 @@ import type { V86Cpu } from '../../src/v86/v86Types.js';
 type Io = { port_write32(p: number, v: number): void; port_read32(p: number): number; port_write8(p: number, v: number): void; port_read8(p: number): number };
 const emulators: V86[] = [];
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const e of emulators.splice(0)) e.destroy();
 });
 
@@ -160,12 +161,14 @@ describe('attachV86', () => {
     const { e, cpu, io } = await loaded();
     const emu = await createEmulator({ memory: v86GuestMemory(e) });
     const ep = emu.hw.addEndpoint('0000:00:11.0', GENERIC_ENDPOINT);
-    // v86's slice, played by a stand-in: the guest's doorbell comes `lateMs` into it
+    // v86's slice, played by a stand-in on a clock of the test's own: the guest's doorbell comes
+    // `lateMs` into it
+    let clock = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
     let lateMs = 0;
     let bump = -1;
     cpu.main_loop = () => {
-      const until = performance.now() + lateMs;
-      while (performance.now() < until);
+      clock += lateMs;
       const c = cpu.instruction_counter[0];
       cpu.memory_map_write32[0xfe000000 >>> 17](0xfe000000 | 0, 1);
       bump = (cpu.instruction_counter[0] - c) >>> 0;
