@@ -567,9 +567,13 @@ class Attachment implements V86Attachment {
     else if (!after && before) this.deliver(-1001 - irq);
   }
 
+  /** v86's IOAPIC redirection entries (a view rebuilt, like the others, when the memory grew) */
+  private ioapic: Uint32Array | null = null;
+
   private ioapicEntry(irq: number): number {
-    const base = this.cpu.get_ioapic_addr();
-    return new Uint32Array(this.cpu.wasm_memory.buffer, base, 24)[irq];
+    let v = this.ioapic;
+    if (v === null || v.length === 0) v = this.ioapic = new Uint32Array(this.cpu.wasm_memory.buffer, this.cpu.get_ioapic_addr(), 24);
+    return v[irq];
   }
 
   /** Watches the IOAPIC for the guest's EOI of each INTx the VMM holds asserted. */
